@@ -42,6 +42,7 @@ class Dataset:
     file: str
     title: str
     strings: tuple[str, ...] = ()  # identifier columns kept as strings
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ordered factors not in levels.json
 
 
 DATASETS: dict[str, Dataset] = {
@@ -56,6 +57,13 @@ DATASETS: dict[str, Dataset] = {
             "england_schools_synthetic.csv",
             "Synthetic England secondary schools in local authorities (simulated, not real)",
             strings=("URN", "LEA"),
+            categories=(
+                ("gor_name", ("North East", "North West", "Yorkshire and the Humber", "East Midlands",
+                              "West Midlands", "East of England", "London", "South East", "South West")),
+                ("OFSTEDRATING", ("Outstanding", "Good", "Requires improvement", "Serious Weaknesses",
+                                  "Special Measures")),
+                ("MINORGROUP", ("Academy", "Maintained school")),
+            ),
         ),
     ]
 }
@@ -170,6 +178,7 @@ def load(name: str) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype={c: str for c in ds.strings}, keep_default_na=True)
     levels_path = data_dir() / "levels.json"
     levels = json.loads(levels_path.read_text()).get(name, {}) if levels_path.exists() else {}
+    levels.update({col: list(lv) for col, lv in ds.categories})
     for col, lv in levels.items():
         if col in frame:
             frame[col] = pd.Categorical(frame[col].astype(str), categories=[str(v) for v in lv])

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Rewrite data/SHA256SUMS after regenerating the data files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sha256sum -- *.csv *.json > SHA256SUMS
+cat SHA256SUMS
