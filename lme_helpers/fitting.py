@@ -344,19 +344,60 @@ def _finite(res) -> bool:
     return res is not None and np.isfinite(res.llf) and np.all(np.isfinite(res.fe_params))
 
 
+def _profile_loglike(model: sm.MixedLM, packed: np.ndarray) -> float:
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    params = MixedLMParams.from_packed(packed, model.k_fe, model.k_re, use_sqrt=True, has_fe=False)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return float(model.loglike(params, profile_fe=True))
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, OverflowError):
+            return -np.inf
+
+
+def _looks_optimal(model: sm.MixedLM, res, step: float = 1e-3, tol: float = 1e-5) -> bool:
+    """True when no small step in any variance parameter raises the log-likelihood.
+
+    statsmodels can report convergence at a point that is not a maximum; a
+    cheap finite-difference probe of the profiled log-likelihood catches that.
+    """
+    packed = res.params_object.get_packed(use_sqrt=True, has_fe=False)
+    f0 = _profile_loglike(model, packed)
+    if not np.isfinite(f0):
+        return False
+    for i in range(len(packed)):
+        for sign in (1.0, -1.0):
+            probe = packed.copy()
+            probe[i] += sign * step * max(1.0, abs(probe[i]))
+            if _profile_loglike(model, probe) > f0 + tol:
+                return False
+    return True
+
+
 def _robust_fit(model: sm.MixedLM, reml: bool, maxiter: int = 200) -> tuple[Any, list[dict]]:
-    """Fit with several optimisers and keep the best finite log-likelihood."""
+    """Fit, check that the answer is a maximum, and try other optimisers if it is not.
+
+    Returns the fit with the largest finite log-likelihood and a trace of what was tried.
+    """
     trace: list[dict] = []
-    first = _quiet_fit(model, reml=reml)
-    trace.append({"method": "default", "llf": getattr(first, "llf", np.nan), "converged": getattr(first, "converged", False)})
+
+    def record(name: str, res) -> None:
+        trace.append({"method": name, "llf": getattr(res, "llf", np.nan), "converged": bool(getattr(res, "converged", False))})
+
+    first = _quiet_fit(model, reml=reml, gtol=1e-8)
+    record("default", first)
+    if _finite(first) and first.converged and _looks_optimal(model, first):
+        trace[-1]["checked"] = True
+        return first, trace
     start = first.params_object if _finite(first) else None
     kw = {"start_params": start} if start is not None else {}
     second = _quiet_fit(model, reml=reml, method=["powell"], maxiter=maxiter * 20, **kw)
-    trace.append({"method": "powell", "llf": getattr(second, "llf", np.nan), "converged": getattr(second, "converged", False)})
+    record("powell", second)
     cands = [r for r in (first, second) if _finite(r)]
     if not cands:
         third = _quiet_fit(model, reml=reml, method=["nm"], maxiter=maxiter * 50)
-        trace.append({"method": "nm", "llf": getattr(third, "llf", np.nan), "converged": getattr(third, "converged", False)})
+        record("nelder-mead", third)
         cands = [r for r in (third,) if _finite(r)]
     if not cands:
         raise RuntimeError(
@@ -365,9 +406,10 @@ def _robust_fit(model: sm.MixedLM, reml: bool, maxiter: int = 200) -> tuple[Any,
         )
     best = max(cands, key=lambda r: r.llf)
     polished = _quiet_fit(model, reml=reml, method=["bfgs"], start_params=best.params_object, gtol=1e-9, maxiter=maxiter)
-    trace.append({"method": "bfgs polish", "llf": getattr(polished, "llf", np.nan), "converged": getattr(polished, "converged", False)})
+    record("bfgs polish", polished)
     if _finite(polished) and polished.llf >= best.llf - 1e-9:
         best = polished
+    trace[-1]["checked"] = _looks_optimal(model, best)
     return best, trace
 
 
@@ -594,7 +636,51 @@ class LMEResult:
         return {"cov_beta": cov_beta, "blups": blup_df}
 
     # ----- tables ----------------------------------------------------------
-    def fixed_effects(self, se: str = "lme4", level: float = 0.95) -> pd.DataFrame:
+    def between_within_df(self) -> pd.Series:
+        """Denominator degrees of freedom by the "between-within" rule.
+
+        A term whose column is constant within the groups of a grouping factor
+        with J levels is a group-level (between) term and gets J minus the
+        number of such terms at that level (the intercept counts at the
+        outermost level); any other term gets N − J_inner − (number of
+        observation-level terms). In balanced two-level designs this equals
+        the Satterthwaite degrees of freedom that lmerTest reports.
+
+        Examples
+        --------
+        >>> from lme_helpers import fit, data
+        >>> m = fit("normexam ~ standLRT + schavg + (1 | school)", data.load("exam"))
+        >>> m.between_within_df().to_dict()
+        {'Intercept': 63, 'standLRT': 3993, 'schavg': 63}
+        """
+        X = pd.DataFrame(np.asarray(self._model.exog, dtype=float), columns=list(self._model.exog_names))
+        groupings = sorted(
+            ((name, self._spec.data[col].to_numpy()) for name, col in self._spec.group_columns.items()),
+            key=lambda g: -len(pd.unique(g[1])),
+        )
+        n_levels = {name: len(pd.unique(labels)) for name, labels in groupings}
+        level_of: dict[str, str | None] = {}
+        for term in X.columns:
+            level_of[term] = None
+            if term == "Intercept":
+                level_of[term] = groupings[-1][0]
+                continue
+            for name, labels in groupings:  # innermost first
+                if (X[term].groupby(labels).nunique() <= 1).all():
+                    level_of[term] = name
+                    break
+        counts = pd.Series([v for v in level_of.values()], dtype=object).value_counts(dropna=False)
+        n_obs_terms = sum(1 for v in level_of.values() if v is None)
+        inner = groupings[0][0]
+        out = {}
+        for term, lev in level_of.items():
+            if lev is None:
+                out[term] = self.nobs - n_levels[inner] - n_obs_terms
+            else:
+                out[term] = n_levels[lev] - int(counts[lev])
+        return pd.Series(out, name="df").astype(int)
+
+    def fixed_effects(self, se: str = "lme4", level: float = 0.95, df: str | None = None) -> pd.DataFrame:
         """Fixed-effect estimates with standard errors, Wald tests and intervals.
 
         Parameters
@@ -608,13 +694,19 @@ class LMEResult:
             differ by a few per cent.
         level : float
             Confidence level of the Wald interval.
+        df : {None, "between-within"}
+            ``None`` (default) compares the statistic with the standard normal
+            distribution (a z test, as statsmodels does). ``"between-within"``
+            uses t distributions with the degrees of freedom of
+            :meth:`between_within_df`, which is more accurate with few groups
+            (adds a ``df`` column).
 
         Returns
         -------
         DataFrame
             Indexed by term, with ``estimate``, ``std_error``, ``statistic``
-            (estimate / std_error, a z statistic), ``p_value`` (two-sided,
-            standard normal), ``conf_low`` and ``conf_high``.
+            (estimate / std_error), ``p_value`` (two-sided), ``conf_low`` and
+            ``conf_high``.
 
         Examples
         --------
@@ -631,18 +723,28 @@ class LMEResult:
         else:
             raise ValueError(f"`se` must be 'lme4' or 'hessian', not {se!r}.")
         z = beta.values / ses
-        crit = stats.norm.ppf(0.5 + level / 2)
+        if df is None:
+            crit = stats.norm.ppf(0.5 + level / 2)
+            p = 2 * stats.norm.sf(np.abs(z))
+        elif df == "between-within":
+            dfs = self.between_within_df().to_numpy()
+            crit = stats.t.ppf(0.5 + level / 2, dfs)
+            p = 2 * stats.t.sf(np.abs(z), dfs)
+        else:
+            raise ValueError(f"`df` must be None or 'between-within', not {df!r}.")
         out = pd.DataFrame(
             {
                 "estimate": beta.values,
                 "std_error": ses,
                 "statistic": z,
-                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "p_value": p,
                 "conf_low": beta.values - crit * ses,
                 "conf_high": beta.values + crit * ses,
             },
             index=pd.Index(list(beta.index), name="term"),
         )
+        if df is not None:
+            out.insert(3, "df", dfs)
         return out
 
     def vcov(self) -> pd.DataFrame:
@@ -830,7 +932,7 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, maxiter: int = 2
     result = LMEResult(spec, model, best, reml, trace, data)
     if warn:
         finite = [t for t in trace if np.isfinite(t["llf"])]
-        if not any(t["converged"] for t in finite):
+        if not any(t["converged"] for t in finite) and not trace[-1].get("checked"):
             warnings.warn(
                 "The model did not converge: no optimiser reported reaching a maximum of the "
                 "likelihood. Consider rescaling predictors or simplifying the random effects.",

@@ -104,7 +104,7 @@ def design_effect(icc: float, mean_cluster_size: float) -> float:
         raise ValueError(f"icc must lie in [0, 1]; got {icc}.")
     if mean_cluster_size < 1:
         raise ValueError(f"mean_cluster_size must be at least 1; got {mean_cluster_size}.")
-    return round(1 + (mean_cluster_size - 1) * icc, 10)
+    return float(round(1 + (mean_cluster_size - 1) * icc, 10))
 
 
 def r2(result: LMEResult, slopes: str = "average") -> pd.Series:

@@ -1,0 +1,75 @@
+"""Sphinx extension: re-execute every chapter when the helper package, data or R code change.
+
+myst-nb's execution cache is keyed on each notebook's own text, so a change in
+an imported module would otherwise leave stale outputs in the built pages.
+This extension fingerprints ``lme_helpers/``, ``data/``, the book's ``.R``
+files, ``requirements.txt`` and whether R with lme4 is available; when the
+fingerprint differs from the last successful build it clears the execution
+cache and the saved build environment, so every chapter is read and executed
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WATCHED = ["lme_helpers", "data", "book/r", "requirements.txt"]
+SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    """SHA-256 over the watched files' paths and bytes, plus R's availability."""
+    h = hashlib.sha256()
+    for entry in WATCHED:
+        path = root / entry
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+        for f in files:
+            if SKIP_PARTS & set(f.parts) or f.suffix in {".pyc"}:
+                continue
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    try:
+        from lme_helpers.rbridge import r_status
+
+        h.update(r_status().summary.encode())
+    except Exception as exc:  # pragma: no cover - reported in the fingerprint itself
+        h.update(f"rbridge unavailable: {exc}".encode())
+    return h.hexdigest()
+
+
+def _stamp_path(app) -> Path:
+    return Path(app.outdir).parent / ".lme_fingerprint"
+
+
+def _on_config_inited(app, config) -> None:
+    current = fingerprint()
+    app.lme_fingerprint = current
+    stamp = _stamp_path(app)
+    previous = stamp.read_text().strip() if stamp.exists() else None
+    if previous == current:
+        return
+    cache = Path(config.nb_execution_cache_path) if config.nb_execution_cache_path else Path(app.outdir).parent / ".jupyter_cache"
+    for folder in (cache, Path(app.doctreedir)):
+        if folder.exists():
+            shutil.rmtree(folder)
+    if previous is not None:
+        print("lme_book_ext: helpers, data or R environment changed; re-executing every chapter")
+
+
+def _on_build_finished(app, exception) -> None:
+    stamp = _stamp_path(app)
+    clean = exception is None and app.statuscode == 0 and getattr(app, "_warncount", 0) == 0
+    if clean:
+        stamp.write_text(app.lme_fingerprint + "\n")
+    elif stamp.exists():
+        # a build with errors or warnings must not leave a cache that hides them next time
+        stamp.unlink()
+
+
+def setup(app):
+    app.connect("config-inited", _on_config_inited, priority=900)
+    app.connect("build-finished", _on_build_finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,541 @@
+"""Altair charts for the book, with one colour-blind-safe theme and an offline renderer.
+
+Every function returns an :class:`altair.Chart` (or a layered chart) with a
+title, axis titles and a ``description`` (the chart's text alternative).
+Charts take the width of their container, so they fit the 700 px text column
+and a 390 px phone screen.
+
+Call :func:`use_book_style` once per notebook: it enables the theme, a data
+transformer that rounds numbers and refuses very large inline data sets,
+and a renderer that emits a ``<figure>`` drawn by the book's own copy of
+vega-embed (no request to any other host).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .fitting import LMEResult
+
+__all__ = [
+    "PALETTE",
+    "use_book_style",
+    "caterpillar",
+    "shrinkage_plot",
+    "varying_lines",
+    "variance_partition_bar",
+    "group_densities",
+    "residuals_vs_fitted",
+    "qq_plot",
+    "strip_by_group",
+    "rejection_rates",
+    "scatter",
+]
+
+# Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+HEIGHT = 300
+MAX_ROWS = 5000
+SIGNIFICANT = 4
+
+
+def _theme() -> dict:
+    font = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+    return {
+        "config": {
+            "font": font,
+            "view": {"stroke": None, "continuousHeight": HEIGHT},
+            "range": {"category": PALETTE},
+            "title": {"fontSize": 15, "anchor": "start", "subtitleFontSize": 12, "subtitleColor": "#444"},
+            "axis": {"labelFontSize": 12, "titleFontSize": 13, "gridColor": "#e6e6e6", "labelColor": "#222",
+                     "titleColor": "#222"},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "point": {"size": 36},
+            "line": {"strokeWidth": 2},
+        }
+    }
+
+
+def _round_values(data: pd.DataFrame) -> pd.DataFrame:
+    out = data.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            vals = out[col].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mag = np.where(vals == 0, 0, np.floor(np.log10(np.abs(vals))))
+            digits = np.clip(SIGNIFICANT - 1 - np.nan_to_num(mag), 0, 12).astype(int)
+            out[col] = [round(v, d) if np.isfinite(v) else None for v, d in zip(vals, digits)]
+        elif isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(str)
+    return out
+
+
+def _book_transformer(data, max_rows: int = MAX_ROWS):
+    if isinstance(data, pd.DataFrame):
+        if len(data) > max_rows:
+            raise ValueError(
+                f"A chart would inline {len(data)} rows (the limit is {max_rows}); aggregate or sample "
+                "the data first so that the page stays light."
+            )
+        return alt.utils.data.to_values(_round_values(data))
+    return data
+
+
+def _render(spec: dict, **_: object) -> dict:
+    description = spec.get("description") or _title_text(spec) or "Chart"
+    payload = json.dumps(spec, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    figure = (
+        f'<figure class="lme-chart" role="group" aria-label="{html.escape(description, quote=True)}">'
+        '<div class="lme-chart-view"></div>'
+        f'<script type="application/json" class="lme-chart-spec">{payload}</script>'
+        f'<figcaption class="lme-chart-caption">{html.escape(description)}</figcaption>'
+        "</figure>"
+    )
+    return {"text/html": figure, "application/vnd.vegalite.v6+json": spec}
+
+
+def _title_text(spec: dict) -> str:
+    title = spec.get("title")
+    if isinstance(title, dict):
+        return str(title.get("text", ""))
+    return str(title or "")
+
+
+def use_book_style() -> None:
+    """Enable the book's theme, data transformer and offline renderer.
+
+    Examples
+    --------
+    >>> use_book_style()
+    >>> alt.renderers.active
+    'lme_book'
+    """
+    alt.theme.register("lme_book", enable=True)(_theme)
+    alt.data_transformers.register("lme_book", _book_transformer)
+    alt.data_transformers.enable("lme_book")
+    alt.renderers.register("lme_book", _render)
+    alt.renderers.enable("lme_book")
+
+
+def _finish(chart, title: str, description: str, subtitle: str | None = None, height: int = HEIGHT):
+    t = alt.TitleParams(title, subtitle=subtitle) if subtitle else title
+    return chart.properties(title=t, description=description, width="container", height=height)
+
+
+# --------------------------------------------------------------------------
+# model charts
+# --------------------------------------------------------------------------
+
+
+def caterpillar(
+    result: LMEResult,
+    group: str | None = None,
+    term: str = "(Intercept)",
+    level: float = 0.95,
+    label: str = "group",
+) -> alt.LayerChart:
+    """Caterpillar plot: each group's predicted random effect with its interval, in rank order.
+
+    Parameters
+    ----------
+    result : LMEResult
+        A fitted model.
+    group : str, optional
+        Grouping factor (default: the model's first).
+    term : str
+        Which random effect, e.g. ``"(Intercept)"`` or a slope's name.
+    level : float
+        Coverage of the intervals (from the conditional standard errors).
+    label : str
+        What a group is called in the tooltip and axis titles, e.g. "school".
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> chart = caterpillar(fit("normexam ~ 1 + (1 | school)", data.load("exam")), label="school")
+    >>> chart.to_dict()["title"]
+    'Predicted school effects with 95% intervals'
+    """
+    group = group or result.grouping[0]
+    b = result.blups(group)
+    b = b[b.term == term].copy()
+    if b.empty:
+        raise ValueError(f"No random effect {term!r} for {group!r}; terms are {sorted(result.blups(group).term.unique())}.")
+    z = stats.norm.ppf(0.5 + level / 2)
+    b["low"] = b.estimate - z * b.std_error
+    b["high"] = b.estimate + z * b.std_error
+    b["rank"] = b.estimate.rank(method="first").astype(int)
+    b["differs"] = np.where(b.low > 0, "above average", np.where(b.high < 0, "below average", "interval covers 0"))
+    base = alt.Chart(b[["level", "estimate", "low", "high", "rank", "differs"]])
+    x = alt.X("rank:Q", title=f"{label.capitalize()}s, ranked by predicted effect", axis=alt.Axis(labels=False, ticks=False))
+    colour = alt.Color("differs:N", title=None, scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
+                                                                range=[PALETTE[3], "#888888", PALETTE[0]]))
+    tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
+               alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
+    rules = base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q", title=f"Predicted effect ({term})"), y2="high:Q", color=colour)
+    points = base.mark_point(filled=True).encode(x=x, y="estimate:Q", color=colour, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#333").encode(y="y:Q")
+    pct = round(level * 100)
+    return _finish(
+        alt.layer(rules, points, zero),
+        f"Predicted {label} effects with {pct}% intervals",
+        f"Caterpillar plot of {len(b)} {label} random effects ({term}) from {result.formula}, sorted from lowest to "
+        f"highest, each with a {pct}% interval; {int((b.differs != 'interval covers 0').sum())} intervals exclude zero.",
+    )
+
+
+def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Group estimate") -> alt.LayerChart:
+    """Arrows from each group's raw estimate to its partially pooled estimate, by group size.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`lme_helpers.shrinkage`.
+    label : str
+        What a group is called, e.g. "school".
+    y_title : str
+        Title of the vertical axis.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, shrinkage, data
+    >>> s = shrinkage(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
+    >>> shrinkage_plot(s, label="school").to_dict()["title"]["text"]
+    'Small schools are pulled furthest towards the overall mean'
+    """
+    need = {"level", "n", "no_pooling", "partial_pooling", "complete_pooling", "shrinkage"}
+    if not need <= set(table.columns):
+        raise ValueError(f"shrinkage_plot() needs the columns {sorted(need)} (from lme_helpers.shrinkage()).")
+    t = table[list(need)].copy()
+    x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False))
+    tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
+               alt.Tooltip("no_pooling:Q", format=".3f", title="raw estimate"),
+               alt.Tooltip("partial_pooling:Q", format=".3f", title="partial pooling"),
+               alt.Tooltip("shrinkage:Q", format=".2f", title="λ (weight on own data)")]
+    base = alt.Chart(t)
+    arrows = base.mark_rule(color=PALETTE[5], strokeWidth=1.5).encode(x=x, y=alt.Y("no_pooling:Q", title=y_title), y2="partial_pooling:Q")
+    raw = base.mark_point(shape="circle", filled=False, color=PALETTE[1], size=40).encode(
+        x=x, y="no_pooling:Q", tooltip=tooltip)
+    partial = base.mark_point(shape="triangle", filled=True, color=PALETTE[0], size=40).encode(
+        x=x, y="partial_pooling:Q", tooltip=tooltip)
+    pooled = base.mark_rule(strokeDash=[5, 4], color="#333").encode(y="mean(complete_pooling):Q")
+    return _finish(
+        alt.layer(arrows, raw, partial, pooled),
+        f"Small {label}s are pulled furthest towards the overall mean",
+        f"Shrinkage plot for {len(t)} {label}s: for each, a line joins its raw estimate (open circle) to its partially "
+        f"pooled estimate (filled triangle), plotted against {label} size; the dashed line is the overall estimate. "
+        "Lines are longest for the smallest groups.",
+        subtitle="Open circle: raw estimate · Triangle: partial pooling · Dashed: overall",
+    )
+
+
+def varying_lines(
+    result: LMEResult,
+    x: str,
+    group: str | None = None,
+    label: str = "group",
+    n_lines: int | None = None,
+    seed: int = 0,
+) -> alt.LayerChart:
+    """One predicted line per group under random intercepts (and slopes), with the average line.
+
+    Only the two end points of each line are sent to the page.
+
+    Parameters
+    ----------
+    result : LMEResult
+        A model with ``x`` as a fixed effect and a random intercept (and
+        possibly a random slope on ``x``) for ``group``; other fixed effects
+        are held at zero.
+    x : str
+        The predictor on the horizontal axis.
+    group : str, optional
+        Grouping factor (default: the model's first).
+    label : str
+        What a group is called.
+    n_lines : int, optional
+        Draw a random subset of this many groups.
+    seed : int
+        Seed for that subset.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> m = fit("normexam ~ standLRT + (standLRT | school)", data.load("exam"))
+    >>> len(varying_lines(m, "standLRT", label="school").to_dict()["layer"])
+    2
+    """
+    group = group or result.grouping[0]
+    beta = result.statsmodels.fe_params
+    if x not in beta.index:
+        raise ValueError(f"{x!r} is not a fixed effect of {result.formula!r}; fixed effects are {list(beta.index)}.")
+    xs = result.data[x]
+    lo, hi = float(np.nanquantile(xs, 0.02)), float(np.nanquantile(xs, 0.98))
+    b = result.blups(group).pivot(index="level", columns="term", values="estimate")
+    u0 = b.get("(Intercept)", pd.Series(0.0, index=b.index))
+    u1 = b.get(x, pd.Series(0.0, index=b.index))
+    levels = b.index.to_numpy()
+    if n_lines is not None and n_lines < len(levels):
+        levels = np.random.default_rng(seed).choice(levels, n_lines, replace=False)
+    rows = []
+    b0, b1 = float(beta.get("Intercept", 0.0)), float(beta[x])
+    for lev in levels:
+        for xv in (lo, hi):
+            rows.append((str(lev), xv, b0 + u0[lev] + (b1 + u1[lev]) * xv))
+    lines = pd.DataFrame(rows, columns=["level", x, "predicted"])
+    avg = pd.DataFrame({x: [lo, hi], "predicted": [b0 + b1 * lo, b0 + b1 * hi]})
+    group_lines = alt.Chart(lines).mark_line(opacity=0.45, strokeWidth=1.2, color=PALETTE[5]).encode(
+        x=alt.X(f"{x}:Q", title=x), y=alt.Y("predicted:Q", title=f"Predicted {result.response}"),
+        detail="level:N", tooltip=[alt.Tooltip("level:N", title=label)])
+    mean_line = alt.Chart(avg).mark_line(color=PALETTE[3], strokeWidth=3).encode(x=f"{x}:Q", y="predicted:Q")
+    kind = "slopes and intercepts" if x in b.columns else "intercepts"
+    return _finish(
+        alt.layer(group_lines, mean_line),
+        f"Each {label} has its own line",
+        f"Predicted {result.response} against {x} for {len(levels)} {label}s (thin lines), which differ in their "
+        f"{kind}, and the average line (thick) from {result.formula}.",
+    )
+
+
+def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance lies") -> alt.LayerChart:
+    """A single stacked bar of variance shares (from :func:`lme_helpers.variance.variance_partition`).
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> from lme_helpers.variance import variance_partition
+    >>> vp = variance_partition(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
+    >>> variance_partition_bar(vp).to_dict()["title"]
+    'Where the variance lies'
+    """
+    t = table.copy()
+    t["label"] = (t.share * 100).round(1).astype(str) + "%"
+    t["order"] = np.arange(len(t))
+    t["level"] = t.level.replace({"Residual": "Residual (within groups)"})
+    domain = list(t.level)
+    base = alt.Chart(t).encode(
+        x=alt.X("share:Q", stack="zero", title="Share of total variance", axis=alt.Axis(format="%")),
+        order="order:Q",
+    )
+    bars = base.mark_bar(height=46).encode(
+        color=alt.Color("level:N", title=None, scale=alt.Scale(domain=domain, range=PALETTE[: len(domain)])),
+        tooltip=[alt.Tooltip("level:N", title="level"), alt.Tooltip("variance:Q", format=".4f"),
+                 alt.Tooltip("share:Q", format=".1%")],
+    )
+    text = base.mark_text(color="white", fontWeight="bold", dx=0).encode(
+        x=alt.X("mid:Q"), text="label:N").transform_filter("datum.share > 0.06")
+    t["mid"] = t.share.cumsum() - t.share / 2
+    text = alt.Chart(t).mark_text(color="white", fontWeight="bold").encode(
+        x="mid:Q", text="label:N").transform_filter("datum.share > 0.06")
+    desc = "; ".join(f"{r.level}: {r.share:.1%}" for r in t.itertuples())
+    return _finish(alt.layer(bars, text), title, f"Stacked bar of variance shares. {desc}.", height=90)
+
+
+def group_densities(
+    mean: float, tau2: float, sigma2: float, offsets: Sequence[float] | None = None, label: str = "group",
+    response: str = "y",
+) -> alt.LayerChart:
+    """Normal curves of a few groups against the whole population: the ICC as overlap.
+
+    Each group's outcomes are drawn as N(mean + u_j, σ²); the population as
+    N(mean, τ² + σ²). When τ² is small relative to σ² the group curves
+    overlap almost entirely (low ICC).
+
+    Parameters
+    ----------
+    mean, tau2, sigma2 : float
+        Overall mean, between-group and within-group variance.
+    offsets : sequence of float, optional
+        Group effects u_j to draw (default: the 10th, 30th, 50th, 70th, 90th
+        percentiles of N(0, τ²)).
+
+    Examples
+    --------
+    >>> chart = group_densities(0.0, 0.17, 0.85, label="school")
+    >>> chart.to_dict()["title"]["text"].startswith("Schools overlap")
+    True
+    """
+    if offsets is None:
+        offsets = stats.norm.ppf([0.1, 0.3, 0.5, 0.7, 0.9]) * np.sqrt(tau2)
+    total_sd = np.sqrt(tau2 + sigma2)
+    grid = np.linspace(mean - 3.2 * total_sd, mean + 3.2 * total_sd, 121)
+    rows = []
+    for k, u in enumerate(offsets):
+        dens = stats.norm.pdf(grid, mean + u, np.sqrt(sigma2))
+        rows += [(f"{label} {k + 1}", float(g), float(d)) for g, d in zip(grid, dens)]
+    curves = pd.DataFrame(rows, columns=["curve", response, "density"])
+    pop = pd.DataFrame({response: grid, "density": stats.norm.pdf(grid, mean, total_sd)})
+    icc = tau2 / (tau2 + sigma2)
+    lines = alt.Chart(curves).mark_line(strokeWidth=1.6).encode(
+        x=alt.X(f"{response}:Q", title=response), y=alt.Y("density:Q", title="Density"),
+        color=alt.Color("curve:N", title=None, legend=None, scale=alt.Scale(range=PALETTE[:5])),
+        tooltip=[alt.Tooltip("curve:N", title=label)])
+    total = alt.Chart(pop).mark_line(color="#000", strokeDash=[6, 4], strokeWidth=2).encode(x=f"{response}:Q", y="density:Q")
+    return _finish(
+        alt.layer(lines, total),
+        f"{label.capitalize()}s overlap heavily when the ICC is {icc:.2f}",
+        f"Five coloured normal curves show the spread of {response} within five {label}s whose effects span the "
+        f"middle 80% of {label}s; the dashed black curve is the whole population. The ICC is {icc:.2f}.",
+        subtitle="Coloured: within single groups · Dashed: everyone",
+    )
+
+
+def residuals_vs_fitted(result: LMEResult, max_points: int = 4500, seed: int = 0) -> alt.LayerChart:
+    """Level-1 residuals against conditional fitted values, with a zero line.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy"))
+    >>> residuals_vs_fitted(m).to_dict()["title"]
+    'Residuals against fitted values'
+    """
+    frame = pd.DataFrame({"fitted": result.fitted().to_numpy(), "residual": result.residuals().to_numpy(),
+                          "group": result.group_column().astype(str).to_numpy()})
+    if len(frame) > max_points:
+        frame = frame.sample(max_points, random_state=seed)
+    pts = alt.Chart(frame).mark_circle(size=14, opacity=0.45, color=PALETTE[0]).encode(
+        x=alt.X("fitted:Q", title="Fitted value (fixed + random part)"), y=alt.Y("residual:Q", title="Level-1 residual"),
+        tooltip=[alt.Tooltip("group:N", title=result.grouping[0]), alt.Tooltip("residual:Q", format=".3f")])
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#333", strokeDash=[4, 4]).encode(y="y:Q")
+    return _finish(alt.layer(pts, zero), "Residuals against fitted values",
+                   f"Scatter plot of {len(frame)} level-1 residuals against fitted values from {result.formula}; "
+                   "a healthy model shows an even band around zero.")
+
+
+def qq_plot(values: Sequence[float], title: str, what: str = "residuals") -> alt.LayerChart:
+    """Normal quantile–quantile plot of standardised values with the identity line.
+
+    Examples
+    --------
+    >>> qq_plot([0.1, -0.3, 0.2, 1.5], "Level-1 residuals").to_dict()["title"]
+    'Level-1 residuals'
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 3:
+        raise ValueError("qq_plot() needs at least three finite values.")
+    z = (np.sort(v) - v.mean()) / v.std(ddof=1)
+    if len(z) > 800:  # keep the page light: evenly spaced order statistics
+        idx = np.unique(np.linspace(0, len(z) - 1, 800).round().astype(int))
+    else:
+        idx = np.arange(len(z))
+    theo = stats.norm.ppf((np.arange(1, len(v) + 1) - 0.5) / len(v))
+    frame = pd.DataFrame({"theoretical": theo[idx], "observed": z[idx]})
+    lim = float(np.ceil(max(abs(frame.min().min()), abs(frame.max().max()))))
+    line = alt.Chart(pd.DataFrame({"a": [-lim, lim]})).mark_line(color="#333", strokeDash=[4, 4]).encode(x="a:Q", y="a:Q")
+    pts = alt.Chart(frame).mark_circle(size=18, color=PALETTE[0]).encode(
+        x=alt.X("theoretical:Q", title="Normal quantile"), y=alt.Y("observed:Q", title=f"Standardised {what}"))
+    return _finish(alt.layer(line, pts), title,
+                   f"Normal quantile-quantile plot of {len(v)} standardised {what}; points close to the dashed "
+                   "diagonal mean the values look normally distributed.", height=280)
+
+
+# --------------------------------------------------------------------------
+# data charts
+# --------------------------------------------------------------------------
+
+
+def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, label: str | None = None,
+                   seed: int = 1) -> alt.LayerChart:
+    """Observations of a few groups as jittered strips, with each group's mean.
+
+    Shows clustering: observations in the same group sit around a shared mean.
+
+    Examples
+    --------
+    >>> from lme_helpers import data
+    >>> strip_by_group(data.load("exam"), "normexam", "school", label="school").to_dict()["title"]["text"]
+    'Pupils in the same school resemble each other'
+    """
+    label = label or group
+    frame = data[[y, group]].dropna()
+    levels = frame[group].astype(str).unique()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(levels, size=min(n_groups, len(levels)), replace=False)
+    sub = frame[frame[group].astype(str).isin(chosen)].copy()
+    sub[group] = sub[group].astype(str)
+    means = sub.groupby(group)[y].mean()
+    order = list(means.sort_values().index)
+    sub["jitter"] = rng.uniform(-0.3, 0.3, len(sub))
+    x = alt.X(f"{group}:N", sort=order, title=f"{label.capitalize()} (ordered by mean)", axis=alt.Axis(labelAngle=0))
+    pts = alt.Chart(sub).mark_circle(size=16, opacity=0.45, color=PALETTE[0]).encode(
+        x=x, xOffset="jitter:Q", y=alt.Y(f"{y}:Q", title=y), tooltip=[alt.Tooltip(f"{group}:N", title=label), f"{y}:Q"])
+    m = pd.DataFrame({group: means.index, "mean": means.values})
+    mean_marks = alt.Chart(m).mark_tick(color=PALETTE[3], thickness=3, size=26).encode(
+        x=x, y="mean:Q", tooltip=[alt.Tooltip(f"{group}:N", title=label), alt.Tooltip("mean:Q", format=".3f")])
+    return _finish(
+        alt.layer(pts, mean_marks),
+        f"Pupils in the same {label} resemble each other" if label == "school" else f"Observations cluster by {label}",
+        f"Strip plot of {y} for {len(chosen)} randomly chosen {label}s, ordered by their mean (red ticks); each dot is "
+        "one observation.",
+        subtitle="Dots: observations · Red ticks: group means",
+    )
+
+
+def rejection_rates(table: pd.DataFrame, nominal: float = 0.05) -> alt.LayerChart:
+    """Bar chart of how often each method rejects a true null hypothesis, against the nominal rate.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``method`` and ``rate`` (and optionally ``low``/``high`` for an interval).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"method": ["OLS", "LME"], "rate": [0.4, 0.05]})
+    >>> rejection_rates(t).to_dict()["title"]["text"]
+    'How often a true null hypothesis is rejected'
+    """
+    t = table.copy()
+    bars = alt.Chart(t).mark_bar(size=48).encode(
+        x=alt.X("method:N", title=None, sort=list(t.method), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("rate:Q", title="Share of simulations with p < 0.05", axis=alt.Axis(format="%")),
+        color=alt.Color("method:N", legend=None, scale=alt.Scale(range=[PALETTE[3], PALETTE[0], PALETTE[2]])),
+        tooltip=["method:N", alt.Tooltip("rate:Q", format=".1%")])
+    layers = [bars]
+    if {"low", "high"} <= set(t.columns):
+        layers.append(alt.Chart(t).mark_rule(color="#222", strokeWidth=1.5).encode(
+            x=alt.X("method:N", sort=list(t.method)), y="low:Q", y2="high:Q"))
+    layers.append(alt.Chart(pd.DataFrame({"y": [nominal]})).mark_rule(strokeDash=[5, 4], color="#222", strokeWidth=1.5).encode(y="y:Q"))
+    desc = ", ".join(f"{r.method}: {r.rate:.1%}" for r in t.itertuples())
+    return _finish(alt.layer(*layers), "How often a true null hypothesis is rejected",
+                   f"Bar chart of false-rejection rates at the 5% level: {desc}. The dashed line marks the nominal 5%.",
+                   subtitle=f"Dashed line: the nominal {nominal:.0%}")
+
+
+def scatter(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, tooltip: Sequence[str] = (),
+            title: str = "", description: str = "", line: bool = False, x_title: str | None = None,
+            y_title: str | None = None, x_log: bool = False) -> alt.LayerChart:
+    """A scatter plot with optional colour, tooltips and least-squares line.
+
+    Examples
+    --------
+    >>> from lme_helpers import data
+    >>> c = scatter(data.load("sleepstudy"), "Days", "Reaction", title="Reaction", description="d")
+    >>> c.to_dict()["description"]
+    'd'
+    """
+    cols = list(dict.fromkeys([x, y] + ([color] if color else []) + list(tooltip)))
+    frame = data[cols].dropna()
+    enc = {
+        "x": alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log") if x_log else alt.Undefined),
+        "y": alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
+        "tooltip": [alt.Tooltip(c) for c in cols],
+    }
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    pts = alt.Chart(frame).mark_circle(size=20, opacity=0.55, color=PALETTE[0]).encode(**enc)
+    layers = [pts]
+    if line:
+        layers.append(pts.transform_regression(x, y).mark_line(color=PALETTE[3], strokeWidth=2.5).encode(
+            color=alt.value(PALETTE[3]), tooltip=alt.value(None)))
+    return _finish(alt.layer(*layers), title or f"{y} against {x}",
+                   description or f"Scatter plot of {y} against {x} for {len(frame)} observations.")

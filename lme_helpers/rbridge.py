@@ -1,0 +1,165 @@
+"""Run R's lme4 from Python with Rscript, passing data as files (never hand-copied values).
+
+R is optional: :func:`r_status` says whether ``Rscript`` and the needed R
+packages are present, and :func:`run_r` raises :class:`RNotAvailable` with
+the reason when they are not.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["RStatus", "RNotAvailable", "RResult", "r_status", "run_r", "R_PACKAGES", "lme4_term"]
+
+R_PACKAGES = ("lme4", "performance", "lmerTest", "jsonlite")
+
+
+class RNotAvailable(RuntimeError):
+    """R or one of the R packages the book uses is not installed."""
+
+
+@dataclass(frozen=True)
+class RStatus:
+    """Whether R can run the book's code, and the versions found."""
+
+    available: bool
+    rscript: str | None
+    versions: dict = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. ``R 4.2.2; lme4 1.1.31; performance 0.10.2``."""
+        if not self.available:
+            return f"R not available: {self.reason}"
+        return "; ".join(f"{k} {v}" for k, v in self.versions.items())
+
+
+@functools.lru_cache(maxsize=1)
+def r_status() -> RStatus:
+    """Find ``Rscript`` and the R packages :data:`R_PACKAGES`.
+
+    Set the environment variable ``LME_HELPERS_NO_R=1`` to behave as if R were
+    absent (to test or build the R-free version of the book).
+
+    Examples
+    --------
+    >>> status = r_status()
+    >>> isinstance(status.available, bool)
+    True
+    """
+    if os.environ.get("LME_HELPERS_NO_R"):
+        return RStatus(False, None, {}, "disabled by LME_HELPERS_NO_R")
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return RStatus(False, None, {}, "Rscript is not on the PATH")
+    code = (
+        "pk <- c(" + ", ".join(f'"{p}"' for p in R_PACKAGES) + ");"
+        "ok <- vapply(pk, requireNamespace, logical(1), quietly = TRUE);"
+        "if (!all(ok)) { cat('MISSING', pk[!ok], '\\n'); quit(status = 3) };"
+        "cat('R', paste(R.version$major, R.version$minor, sep = '.'), '\\n');"
+        "for (p in pk) cat(p, as.character(packageVersion(p)), '\\n')"
+    )
+    try:
+        out = subprocess.run([rscript, "--vanilla", "-e", code], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return RStatus(False, rscript, {}, f"Rscript failed to start: {exc}")
+    if out.returncode != 0:
+        missing = out.stdout.replace("MISSING", "").split()
+        reason = f"R packages missing: {', '.join(missing)}" if missing else out.stderr.strip()[:200]
+        return RStatus(False, rscript, {}, reason)
+    versions = dict(line.split(None, 1) for line in out.stdout.strip().splitlines())
+    return RStatus(True, rscript, {k: v.strip() for k, v in versions.items()}, "")
+
+
+@dataclass
+class RResult:
+    """What an R script printed and the JSON results it wrote."""
+
+    script: Path
+    stdout: str
+    results: dict
+
+
+def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, timeout: int = 300) -> RResult:
+    """Run an R script with ``Rscript`` and collect its printed output and JSON results.
+
+    The script is called as ``Rscript script.R DATA.csv RESULTS.json``: it reads
+    the data from the first argument and may write a JSON object to the
+    second. Run by hand (in RStudio) it falls back to its own defaults.
+
+    Parameters
+    ----------
+    script : str or Path
+        The ``.R`` file.
+    data : DataFrame, path or None
+        Data passed to the script: a DataFrame is written to a temporary CSV;
+        a path is passed as it is.
+    timeout : int
+        Seconds before the run is stopped.
+
+    Raises
+    ------
+    RNotAvailable
+        When R or a needed package is missing (the message says which).
+    RuntimeError
+        When the script fails; the message holds R's error output.
+
+    Examples
+    --------
+    >>> from lme_helpers.data import data_dir
+    >>> if r_status().available:  # doctest: +SKIP
+    ...     out = run_r("book/r/null_model.R", data_dir() / "exam.csv")
+    """
+    status = r_status()
+    if not status.available:
+        raise RNotAvailable(status.reason)
+    script = Path(script).resolve()
+    if not script.exists():
+        raise FileNotFoundError(f"R script {script} not found.")
+    with tempfile.TemporaryDirectory(prefix="lme-r-") as tmp:
+        if isinstance(data, pd.DataFrame):
+            data_path = Path(tmp) / "data.csv"
+            data.to_csv(data_path, index=False)
+        else:
+            data_path = Path(data) if data is not None else None
+        out_path = Path(tmp) / "results.json"
+        args = [status.rscript, "--vanilla", str(script)]
+        args += [str(data_path) if data_path is not None else "", str(out_path)]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=script.parent,
+                              env={**os.environ, "LC_ALL": "C.UTF-8"})
+        if proc.returncode != 0:
+            raise RuntimeError(f"R script {script.name} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+        results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    return RResult(script, proc.stdout, results)
+
+
+def lme4_term(name: str) -> str:
+    """Translate a patsy/statsmodels term name to lme4's spelling.
+
+    Examples
+    --------
+    >>> lme4_term("Intercept"), lme4_term("sex[T.M]"), lme4_term("standLRT:sex[T.M]")
+    ('(Intercept)', 'sexM', 'standLRT:sexM')
+    """
+    if name == "Intercept":
+        return "(Intercept)"
+    parts = []
+    for part in name.split(":"):
+        if "[T." in part and part.endswith("]"):
+            var, level = part[:-1].split("[T.", 1)
+            if var.startswith("C(") and var.endswith(")"):
+                var = var[2:-1].split(",")[0]
+            parts.append(f"{var}{level}")
+        else:
+            parts.append(part)
+    return ":".join(parts)

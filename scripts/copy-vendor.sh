@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Copy the pinned front-end libraries from node_modules into the book's static files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest=book/_static/vendor
+mkdir -p "$dest/mathjax"
+cp node_modules/vega/build/vega.min.js "$dest/vega.min.js"
+cp node_modules/vega-lite/build/vega-lite.min.js "$dest/vega-lite.min.js"
+cp node_modules/vega-embed/build/vega-embed.min.js "$dest/vega-embed.min.js"
+cp node_modules/mathjax/es5/tex-svg-full.js "$dest/mathjax/tex-svg-full.js"
+for pkg in vega vega-lite vega-embed mathjax; do
+  printf '%s %s\n' "$pkg" "$(node -p "require('./node_modules/$pkg/package.json').version")"
+done > "$dest/VERSIONS"
