@@ -783,14 +783,15 @@ class LMEResult:
             out = out[out.group == group]
         return out.reset_index(drop=True)
 
-    def _design_fixed(self, data: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.statsmodels.model.data.orig_exog if data is None else self._fixed_exog(data), dtype=float)
-
-    def _fixed_exog(self, data: pd.DataFrame) -> np.ndarray:
+    def _fixed_exog(self, data: pd.DataFrame) -> pd.DataFrame:
         from patsy import build_design_matrices
 
-        info = self.statsmodels.model.data.design_info
-        (X,) = build_design_matrices([info], data, return_type="dataframe")
+        model_data = self.statsmodels.model.data
+        info = getattr(model_data, "model_spec", None) or getattr(model_data, "design_info", None)
+        try:
+            (X,) = build_design_matrices([info], data, return_type="dataframe")
+        except Exception as exc:  # patsy names the missing variable or unseen level
+            raise ValueError(f"Cannot build the fixed-effects design for the new data: {exc}") from exc
         return X
 
     def predict(self, data: pd.DataFrame | None = None, include_random: bool = True) -> pd.Series:

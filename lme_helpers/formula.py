@@ -235,6 +235,11 @@ def parse_formula(formula: str) -> ParsedFormula:
     if "~" in rhs:
         raise ValueError(f"Formula {formula!r} has more than one '~'.")
     fixed, bar_terms = _find_bar_terms(rhs, formula)
+    if "|" in _top(fixed):
+        raise ValueError(
+            f"Formula {formula!r} has a '|' outside parentheses; write each random-effects term "
+            "in its own parentheses, as in '(1 | group)'."
+        )
     if not fixed:
         fixed = "1"
     random: list[RandomTerm] = []
