@@ -387,8 +387,11 @@ def group_densities(
     )
 
 
-def residuals_vs_fitted(result: LMEResult, max_points: int = 4500, seed: int = 0) -> alt.LayerChart:
+def residuals_vs_fitted(result: LMEResult, max_points: int = 1500, seed: int = 0) -> alt.LayerChart:
     """Level-1 residuals against conditional fitted values, with a zero line.
+
+    Large data sets are represented by a random sample of ``max_points`` rows,
+    which keeps the page light and shows the same pattern.
 
     Examples
     --------
@@ -399,14 +402,16 @@ def residuals_vs_fitted(result: LMEResult, max_points: int = 4500, seed: int = 0
     """
     frame = pd.DataFrame({"fitted": result.fitted().to_numpy(), "residual": result.residuals().to_numpy(),
                           "group": result.group_column().astype(str).to_numpy()})
-    if len(frame) > max_points:
+    n_all = len(frame)
+    if n_all > max_points:
         frame = frame.sample(max_points, random_state=seed)
+    shown = f"a random sample of {len(frame)} of the {n_all}" if len(frame) < n_all else f"all {n_all}"
     pts = alt.Chart(frame).mark_circle(size=14, opacity=0.45, color=PALETTE[0]).encode(
         x=alt.X("fitted:Q", title="Fitted value (fixed + random part)"), y=alt.Y("residual:Q", title="Level-1 residual"),
         tooltip=[alt.Tooltip("group:N", title=result.grouping[0]), alt.Tooltip("residual:Q", format=".3f")])
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#333", strokeDash=[4, 4]).encode(y="y:Q")
     return _finish(alt.layer(pts, zero), "Residuals against fitted values",
-                   f"Scatter plot of {len(frame)} level-1 residuals against fitted values from {result.formula}; "
+                   f"Scatter plot of {shown} level-1 residuals against fitted values from {result.formula}; "
                    "a healthy model shows an even band around zero.")
 
 
@@ -513,8 +518,11 @@ def rejection_rates(table: pd.DataFrame, nominal: float = 0.05) -> alt.LayerChar
 
 def scatter(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, tooltip: Sequence[str] = (),
             title: str = "", description: str = "", line: bool = False, x_title: str | None = None,
-            y_title: str | None = None, x_log: bool = False) -> alt.LayerChart:
+            y_title: str | None = None, x_log: bool = False, max_points: int = 2000, seed: int = 0) -> alt.LayerChart:
     """A scatter plot with optional colour, tooltips and least-squares line.
+
+    More than ``max_points`` rows are represented by a random sample (the
+    line is fitted to the sample too), which keeps the page light.
 
     Examples
     --------
@@ -525,6 +533,9 @@ def scatter(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, too
     """
     cols = list(dict.fromkeys([x, y] + ([color] if color else []) + list(tooltip)))
     frame = data[cols].dropna()
+    n_all = len(frame)
+    if n_all > max_points:
+        frame = frame.sample(max_points, random_state=seed)
     enc = {
         "x": alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log") if x_log else alt.Undefined),
         "y": alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
@@ -538,4 +549,6 @@ def scatter(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, too
         layers.append(pts.transform_regression(x, y).mark_line(color=PALETTE[3], strokeWidth=2.5).encode(
             color=alt.value(PALETTE[3]), tooltip=alt.value(None)))
     return _finish(alt.layer(*layers), title or f"{y} against {x}",
-                   description or f"Scatter plot of {y} against {x} for {len(frame)} observations.")
+                   description or f"Scatter plot of {y} against {x} for "
+                   + (f"a random sample of {len(frame)} of {n_all} observations." if len(frame) < n_all
+                      else f"{n_all} observations."))

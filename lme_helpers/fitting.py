@@ -160,12 +160,10 @@ def _prepare(parsed: ParsedFormula, data: pd.DataFrame) -> _Spec:
     if len(frame) == 0:
         raise ValueError("No rows are left after removing rows with missing values.")
 
-    response_cols = _identifiers(parsed.response)
     if parsed.response in frame.columns and not pd.api.types.is_numeric_dtype(frame[parsed.response]):
         raise ValueError(
             f"The response {parsed.response!r} must be numeric; it has type {frame[parsed.response].dtype}."
         )
-    del response_cols
 
     # slopes must be numeric columns
     for term in parsed.random:
@@ -575,7 +573,6 @@ class LMEResult:
         cov_re, vcomp = self._G_blocks
         label = model.group_labels[j]
         Zs = []
-        gdiag: list[np.ndarray] = []
         labels: list[tuple[str, str, str]] = []
         if len(self._spec.re_terms):
             Zs.append(model.exog_re_li[j])
@@ -853,7 +850,7 @@ class LMEResult:
         y = self._spec.data.eval(self.response) if self.response not in self._spec.data else self._spec.data[self.response]
         return (y - self.fitted()).rename("residual")
 
-    def refit(self, reml: bool) -> "LMEResult":
+    def refit(self, reml: bool) -> LMEResult:
         """Fit the same model again with REML (``True``) or ML (``False``)."""
         if reml == self.reml:
             return self

@@ -1,0 +1,84 @@
+"""Charts: each has a title and a description, stays light, and renders to the book's figure markup."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import lme_helpers as lh
+from lme_helpers import charts
+from lme_helpers.variance import variance_partition
+
+
+@pytest.fixture(scope="module")
+def models(exam):
+    charts.use_book_style()
+    return {
+        "null": lh.fit("normexam ~ 1 + (1 | school)", exam),
+        "slope": lh.fit("normexam ~ standLRT + (standLRT | school)", exam),
+    }
+
+
+def all_charts(models, exam):
+    null, slope = models["null"], models["slope"]
+    return {
+        "caterpillar": charts.caterpillar(null, label="school"),
+        "shrinkage": charts.shrinkage_plot(lh.shrinkage(null), label="school"),
+        "lines": charts.varying_lines(slope, "standLRT", label="school"),
+        "partition": charts.variance_partition_bar(variance_partition(null)),
+        "densities": charts.group_densities(0.0, 0.17, 0.85, label="school"),
+        "residuals": charts.residuals_vs_fitted(slope),
+        "qq": charts.qq_plot(slope.residuals(), "Level-1 residuals"),
+        "strip": charts.strip_by_group(exam, "normexam", "school", label="school"),
+        "rates": charts.rejection_rates(pd.DataFrame({"method": ["OLS", "LME"], "rate": [0.3, 0.05]})),
+        "scatter": charts.scatter(exam, "standLRT", "normexam", line=True),
+    }
+
+
+def test_every_chart_has_title_description_and_fits_container(models, exam):
+    for name, chart in all_charts(models, exam).items():
+        spec = chart.to_dict()
+        title = spec["title"]["text"] if isinstance(spec["title"], dict) else spec["title"]
+        assert title, name
+        assert len(spec["description"]) > 30, name
+        assert spec["width"] == "container", name
+
+
+def test_rendered_figure_is_offline_and_light(models, exam):
+    for name, chart in all_charts(models, exam).items():
+        bundle = charts._render(chart.to_dict())
+        html = bundle["text/html"]
+        assert html.startswith('<figure class="lme-chart"'), name
+        assert "cdn" not in html.lower() and "https://" not in html.replace("https://vega.github.io/schema", ""), name
+        assert len(html) < 150_000, (name, len(html))
+
+
+def test_palette_is_okabe_ito():
+    assert charts.PALETTE[:3] == ["#0072B2", "#E69F00", "#009E73"]
+
+
+def test_transformer_rounds_and_limits_rows():
+    frame = pd.DataFrame({"a": [1.23456789, 0.000123456, 12345.678], "b": ["x", "y", "z"]})
+    values = charts._book_transformer(frame)["values"]
+    assert values[0]["a"] == 1.235 and values[1]["a"] == 0.0001235 and values[2]["a"] == 12346.0
+    with pytest.raises(ValueError, match="would inline 6000 rows"):
+        charts._book_transformer(pd.DataFrame({"a": np.arange(6000.0)}))
+
+
+def test_renderer_escapes_script_end(models):
+    spec = alt.Chart(pd.DataFrame({"a": ["</script>"]})).mark_point().encode(x="a:N").properties(
+        description="d", title="t").to_dict()
+    html = charts._render(spec)["text/html"]
+    assert html.count("</script>") == 1
+    payload = html.split('class="lme-chart-spec">', 1)[1].rsplit("</script>", 1)[0]
+    (values,) = json.loads(payload)["datasets"].values()
+    assert values[0]["a"] == "</script>"
+
+
+def test_caterpillar_unknown_term(models):
+    with pytest.raises(ValueError, match="No random effect 'standLRT'"):
+        charts.caterpillar(models["null"], term="standLRT")
