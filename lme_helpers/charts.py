@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Sequence
 
 import altair as alt
@@ -108,12 +109,20 @@ def _title_text(spec: dict) -> str:
     return str(title or "")
 
 
-def use_book_style() -> None:
-    """Enable the book's theme, data transformer and offline renderer.
+def use_book_style(renderer: str | None = None) -> None:
+    """Enable the book's theme and data transformer, and a renderer for where the code runs.
+
+    Parameters
+    ----------
+    renderer : str, optional
+        ``"lme_book"`` emits the book's ``<figure>`` markup, drawn by the
+        website's own copy of vega-embed (used when the book is built, which
+        sets ``LME_BOOK_BUILD=1``). Otherwise, in JupyterLab or Binder,
+        Altair's own renderer is used. Pass a name to force one.
 
     Examples
     --------
-    >>> use_book_style()
+    >>> use_book_style(renderer="lme_book")
     >>> alt.renderers.active
     'lme_book'
     """
@@ -121,7 +130,9 @@ def use_book_style() -> None:
     alt.data_transformers.register("lme_book", _book_transformer)
     alt.data_transformers.enable("lme_book")
     alt.renderers.register("lme_book", _render)
-    alt.renderers.enable("lme_book")
+    if renderer is None:
+        renderer = "lme_book" if os.environ.get("LME_BOOK_BUILD") else "default"
+    alt.renderers.enable(renderer)
 
 
 def _finish(chart, title: str, description: str, subtitle: str | None = None, height: int = HEIGHT):

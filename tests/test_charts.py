@@ -16,7 +16,7 @@ from lme_helpers.variance import variance_partition
 
 @pytest.fixture(scope="module")
 def models(exam):
-    charts.use_book_style()
+    charts.use_book_style(renderer="lme_book")
     return {
         "null": lh.fit("normexam ~ 1 + (1 | school)", exam),
         "slope": lh.fit("normexam ~ standLRT + (standLRT | school)", exam),

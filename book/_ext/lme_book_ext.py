@@ -12,6 +12,7 @@ again.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def _on_build_finished(app, exception) -> None:
 
 
 def setup(app):
+    # Chapters executed for the book render charts with the book's offline renderer
+    # (the kernel inherits this process's environment); elsewhere they use Altair's own.
+    os.environ["LME_BOOK_BUILD"] = "1"
     app.connect("config-inited", _on_config_inited, priority=900)
     app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
