@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-WATCHED = ["lme_helpers", "data", "book/r", "requirements.txt"]
+WATCHED = ["lme_helpers", "data", "book/r", "book/_ext", "requirements.txt"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
@@ -70,7 +70,27 @@ def _on_build_finished(app, exception) -> None:
         stamp.unlink()
 
 
+def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
+    """Remove the live-code (Thebe) scripts: the book keeps live code off.
+
+    Jupyter Book always loads sphinx-thebe, whose set-up script is added once per
+    build that reads documents; an incremental rebuild then declares its
+    constants twice and the page reports a script error. The book does not use
+    Thebe (it would load code from a CDN), so its files are dropped.
+    """
+
+    def keep(asset) -> bool:
+        name = getattr(asset, "filename", None) or str(asset)
+        body = (getattr(asset, "attributes", None) or {}).get("body", "")
+        return "thebe" not in str(name).lower() and "THEBE_JS_URL" not in body
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [a for a in context[key] if keep(a)]
+
+
 def setup(app):
+    app.connect("html-page-context", _drop_thebe, priority=900)
     # Chapters executed for the book render charts with the book's offline renderer
     # (the kernel inherits this process's environment); elsewhere they use Altair's own.
     os.environ["LME_BOOK_BUILD"] = "1"

@@ -1,0 +1,76 @@
+"""End-to-end: every page of the built site in headless Chromium, served on loopback.
+
+For every page: no page errors, no failed requests, no request to any host but the local
+server, every chart drawn with marks, and nothing wider than a phone screen at 390 px.
+"""
+
+from __future__ import annotations
+
+import pytest
+from site_server import CHROMIUM_ARGS, SITE, chromium_path, serve_site, site_pages
+
+pytestmark = pytest.mark.browser
+
+CHARTS_DRAWN = """() => [...document.querySelectorAll('figure.lme-chart')].map(f => ({
+    drawn: f.dataset.drawn || 'no',
+    marks: f.querySelectorAll('svg g.role-mark > *').length,
+    width: f.querySelector('svg') ? f.querySelector('svg').getBoundingClientRect().width : 0,
+    figureWidth: f.getBoundingClientRect().width,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def browser_site():
+    if not (SITE / "index.html").exists():
+        pytest.fail("No built site in _build/html: run 'make book' (make test does it first).")
+    from playwright.sync_api import sync_playwright
+
+    with serve_site() as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield base, browser
+        browser.close()
+
+
+def visit(browser, base, rel, width=1280):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda req: problems.append(f"failed request: {req.url} {req.failure}"))
+    page.on("response", lambda resp: resp.status >= 400 and problems.append(f"HTTP {resp.status}: {resp.url}"))
+    page.on("request", lambda req: not req.url.startswith((base, "data:", "blob:", "about:"))
+            and problems.append(f"request to another host: {req.url}"))
+    page.goto(f"{base}/{rel}", wait_until="load")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure.lme-chart')].every(f => ['yes', 'error'].includes(f.dataset.drawn))",
+        timeout=20_000,
+    )
+    page.wait_for_load_state("networkidle")
+    return context, page, problems
+
+
+@pytest.mark.parametrize("rel", site_pages() if (SITE / "index.html").exists() else ["index.html"])
+def test_page_loads_cleanly_and_draws_its_charts(browser_site, rel):
+    base, browser = browser_site
+    context, page, problems = visit(browser, base, rel)
+    charts = page.evaluate(CHARTS_DRAWN)
+    context.close()
+    assert not problems, problems
+    for i, chart in enumerate(charts):
+        assert chart["drawn"] == "yes", (rel, i, chart)
+        assert chart["marks"] > 0, f"{rel}: chart {i} has axes but no marks"
+        assert chart["width"] <= chart["figureWidth"] + 1, (rel, i, chart)
+
+
+@pytest.mark.parametrize("rel", [p for p in (site_pages() if (SITE / "index.html").exists() else []) if p.startswith("book/")])
+def test_page_fits_a_phone_screen(browser_site, rel):
+    base, browser = browser_site
+    context, page, problems = visit(browser, base, rel, width=390)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    charts = page.evaluate(CHARTS_DRAWN)
+    context.close()
+    assert not problems, problems
+    assert overflow <= 1, f"{rel} scrolls sideways by {overflow}px at 390px"
+    for i, chart in enumerate(charts):
+        assert chart["drawn"] == "yes" and chart["marks"] > 0, (rel, i, chart)
+        assert chart["width"] <= chart["figureWidth"] + 1, (rel, i, chart)

@@ -1,0 +1,87 @@
+"""Building the book: staleness after helper changes, and identical output from two builds.
+
+Builds a copy of the repository in a temporary folder with the project's own
+virtual environment, so the real _build is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+JB = Path(sys.executable).parent / "jupyter-book"
+SKIP = {".venv", "_build", "node_modules", ".git", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
+
+
+def copy_repository(dest: Path) -> Path:
+    def ignore(folder, names):
+        return [n for n in names if n in SKIP or n.endswith(".egg-info")]
+
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    return dest
+
+
+def build(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run([str(JB), "build", str(root), "--warningiserror", "--nitpick", "--keep-going"],
+                          env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc
+
+
+def page_text(path: Path) -> str:
+    """The page with whitespace normalised and Sphinx's cache-busting ``?v=`` suffixes removed.
+
+    Those suffixes are checksums of static files that exist only from a build's
+    second pass on, so they depend on the build's history, not on its content.
+    """
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"\?v=[0-9a-f]{8}\b", "", html)
+    return re.sub(r"\s+", " ", html)
+
+
+@pytest.fixture(scope="module")
+def fresh_copy(tmp_path_factory):
+    if not (ROOT / "book" / "_static" / "vendor" / "VERSIONS").exists():
+        pytest.fail("book/_static/vendor is missing: run 'make book' first.")
+    root = copy_repository(tmp_path_factory.mktemp("book") / "repo")
+    build(root)
+    return root
+
+
+def test_two_builds_give_identical_pages(fresh_copy):
+    """A build from scratch reproduces every page of the main build byte for byte."""
+    main = ROOT / "_build" / "html"
+    if not (main / "index.html").exists():
+        pytest.fail("No main build in _build/html: run 'make book' first.")
+    new = fresh_copy / "_build" / "html"
+    pages = sorted(p.relative_to(new) for p in new.glob("book/*.html"))
+    assert pages
+    for rel in pages:
+        assert page_text(new / rel) == page_text(main / rel), f"{rel} differs between two builds"
+
+
+def test_helper_change_reexecutes_chapters(fresh_copy):
+    """Changing lme_helpers must change the pages that show its output on the next build."""
+    running = fresh_copy / "_build" / "html" / "book" / "running.html"
+    init = fresh_copy / "lme_helpers" / "__init__.py"
+    version = re.search(r'__version__ = "([^"]+)"', init.read_text()).group(1)
+    assert f"<td>{version}</td>" in running.read_text()
+    init.write_text(init.read_text().replace(f'__version__ = "{version}"', '__version__ = "9.9.9-changed"'))
+    proc = build(fresh_copy)
+    assert "re-executing every chapter" in proc.stdout + proc.stderr
+    html = running.read_text()
+    assert "<td>9.9.9-changed</td>" in html and f"<td>{version}</td>" not in html
+    # and a no-op rebuild keeps the cache (nothing re-executed)
+    proc = build(fresh_copy)
+    assert "re-executing" not in proc.stdout + proc.stderr
+    assert "Executing notebook" not in proc.stdout + proc.stderr
