@@ -38,6 +38,9 @@ __all__ = [
     "strip_by_group",
     "rejection_rates",
     "scatter",
+    "pooling_comparison",
+    "shrinkage_explorer",
+    "mse_comparison",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -563,3 +566,125 @@ def scatter(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, too
                    description or f"Scatter plot of {y} against {x} for "
                    + (f"a random sample of {len(frame)} of {n_all} observations." if len(frame) < n_all
                       else f"{n_all} observations."))
+
+
+def pooling_comparison(table: pd.DataFrame, label: str = "group", n_groups: int = 16, seed: int = 2,
+                       y_title: str = "Estimated mean") -> alt.LayerChart:
+    """Complete, no and partial pooling side by side for a sample of groups, ordered by size.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`lme_helpers.shrinkage`.
+    label : str
+        What a group is called.
+    n_groups : int
+        How many groups to show (spread over the range of sizes).
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, shrinkage, data
+    >>> s = shrinkage(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
+    >>> pooling_comparison(s, label="school").to_dict()["title"]["text"]
+    'Three ways to estimate each school's mean'
+    """
+    t = table.sort_values("n").reset_index(drop=True)
+    if len(t) > n_groups:
+        idx = np.unique(np.linspace(0, len(t) - 1, n_groups).round().astype(int))
+        t = t.iloc[idx]
+    t = t.assign(name=[f"{lv} (n={n})" for lv, n in zip(t.level, t.n)])
+    long = t.melt(id_vars=["name", "n"], value_vars=["no_pooling", "partial_pooling", "complete_pooling"],
+                  var_name="method", value_name="estimate")
+    names = {"no_pooling": "No pooling (own mean)", "partial_pooling": "Partial pooling (mixed model)",
+             "complete_pooling": "Complete pooling (one mean)"}
+    long["method"] = long.method.map(names)
+    order = list(t.name)
+    y = alt.Y("name:N", sort=order, title=f"{label.capitalize()} (size in brackets), smallest at the top")
+    colour = alt.Color("method:N", title=None, scale=alt.Scale(domain=list(names.values()),
+                                                               range=[PALETTE[1], PALETTE[0], "#555555"]))
+    shape = alt.Shape("method:N", title=None, scale=alt.Scale(domain=list(names.values()),
+                                                              range=["circle", "triangle", "square"]))
+    base = alt.Chart(long)
+    rule = alt.Chart(t).mark_rule(color="#bbb").encode(y=y, x="no_pooling:Q", x2="partial_pooling:Q")
+    pts = base.mark_point(filled=True, size=60, opacity=0.9).encode(
+        y=y, x=alt.X("estimate:Q", title=y_title), color=colour, shape=shape,
+        tooltip=[alt.Tooltip("name:N", title=label), "method:N", alt.Tooltip("estimate:Q", format=".3f")])
+    return _finish(
+        alt.layer(rule, pts),
+        f"Three ways to estimate each {label}'s mean",
+        f"Dot plot for {len(t)} {label}s ordered by size: each has its own mean (no pooling, circle), the "
+        "mixed-model estimate (partial pooling, triangle) and the single overall estimate (complete pooling, "
+        "square). The triangles sit between the other two, closest to the overall estimate for small groups.",
+        height=max(260, 22 * len(t)),
+    )
+
+
+def shrinkage_explorer(n_groups: int = 14, seed: int = 4, grand_mean: float = 0.0) -> alt.LayerChart:
+    """Interactive shrinkage: sliders for group size, between- and within-group variance.
+
+    Each group has a fixed standardised draw z_j; its raw mean is
+    grand_mean + z_j · sqrt(τ² + σ²/n) (the spread of group means that the
+    sliders imply) and its partially pooled estimate is
+    grand_mean + λ (raw − grand_mean) with λ = τ²/(τ² + σ²/n). Everything is
+    computed in the browser (Vega expressions), so it works on a static page.
+
+    Examples
+    --------
+    >>> spec = shrinkage_explorer().to_dict()
+    >>> sorted(p["name"] for p in spec["params"])
+    ['n', 'sigma2', 'tau2']
+    """
+    z = np.sort(np.random.default_rng(seed).standard_normal(n_groups))
+    frame = pd.DataFrame({"group": [f"group {i + 1}" for i in range(n_groups)], "z": z})
+    n = alt.param(name="n", value=10, bind=alt.binding_range(min=1, max=100, step=1, name="Group size n "))
+    tau2 = alt.param(name="tau2", value=0.2, bind=alt.binding_range(min=0.0, max=1.0, step=0.01,
+                                                                    name="Between-group variance τ² "))
+    sigma2 = alt.param(name="sigma2", value=1.0, bind=alt.binding_range(min=0.05, max=4.0, step=0.05,
+                                                                        name="Within-group variance σ² "))
+    base = alt.Chart(frame).transform_calculate(
+        lam="tau2 / (tau2 + sigma2 / n)",
+        raw=f"{grand_mean} + datum.z * sqrt(tau2 + sigma2 / n)",
+    ).transform_calculate(
+        partial=f"{grand_mean} + datum.lam * (datum.raw - {grand_mean})",
+    ).transform_fold(["raw", "partial"], as_=["estimate", "value"]).transform_calculate(
+        position="datum.estimate == 'raw' ? 'Raw group mean' : 'Partial pooling'",
+    )
+    x = alt.X("position:N", title=None, sort=["Raw group mean", "Partial pooling"],
+              axis=alt.Axis(labelAngle=0, orient="top"))
+    y = alt.Y("value:Q", title="Estimate", scale=alt.Scale(domain=[-3, 3], clamp=True))
+    lines = base.mark_line(color=PALETTE[5], strokeWidth=1.5).encode(x=x, y=y, detail="group:N")
+    points = base.mark_point(filled=True, size=70).encode(
+        x=x, y=y, color=alt.Color("position:N", legend=None, scale=alt.Scale(range=[PALETTE[1], PALETTE[0]])),
+        tooltip=["group:N", alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
+    lam_text = alt.Chart(pd.DataFrame({"x": [0]})).transform_calculate(
+        label="'λ = ' + format(tau2 / (tau2 + sigma2 / n), '.2f') + ' (weight on each group\'s own mean)'"
+    ).mark_text(align="left", fontSize=13, dy=-6).encode(text="label:N", x=alt.value(0), y=alt.value(0))
+    chart = alt.layer(lines, points, lam_text).add_params(n, tau2, sigma2)
+    return _finish(
+        chart,
+        "Shrinkage explorer",
+        f"Interactive chart of {n_groups} groups: each line joins a group's raw mean (left) to its partially "
+        "pooled estimate (right). Sliders set the group size, the between-group variance and the within-group "
+        "variance; lines flatten (more shrinkage) when groups are small, τ² is small or σ² is large.",
+        subtitle="Move the sliders below the chart",
+        height=340,
+    )
+
+
+def mse_comparison(table: pd.DataFrame) -> alt.LayerChart:
+    """Bars of mean squared error by estimator (columns ``estimator`` and ``mse``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"estimator": ["raw means", "partial pooling"], "mse": [0.1, 0.05]})
+    >>> mse_comparison(t).to_dict()["title"]
+    'Error against the known truth'
+    """
+    bars = alt.Chart(table).mark_bar(size=48).encode(
+        x=alt.X("estimator:N", title=None, sort=list(table.estimator), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("mse:Q", title="Mean squared error of group effects"),
+        color=alt.Color("estimator:N", legend=None, scale=alt.Scale(range=[PALETTE[1], PALETTE[0], "#777777"])),
+        tooltip=["estimator:N", alt.Tooltip("mse:Q", format=".4f")])
+    desc = ", ".join(f"{r.estimator}: {r.mse:.4f}" for r in table.itertuples())
+    return _finish(alt.layer(bars), "Error against the known truth",
+                   f"Bar chart of the mean squared error of each estimator of the true group effects: {desc}.")

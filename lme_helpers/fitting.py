@@ -35,7 +35,7 @@ _FUNCTIONS = {
     "center", "scale", "standardize", "Treatment", "Sum", "Diff", "Poly", "poly",
     "bs", "cr", "cc", "te",
 }
-_SINGULAR_TOL = 1e-6
+_SINGULAR_TOL = 1e-8  # variance / sigma^2, i.e. lme4's theta < 1e-4
 
 
 class FitWarning(UserWarning):

@@ -257,3 +257,21 @@ def test_icc_conventions_for_random_slopes(exam):
     x = exam.standLRT
     avg = vc[("(Intercept)", "")] + 2 * vc[("(Intercept)", "standLRT")] * x.mean() + vc[("standLRT", "")] * (x**2).mean()
     assert lh.icc(m) == pytest.approx(avg / (avg + m.sigma2))
+
+
+def test_badly_scaled_predictor_is_recovered(exam):
+    """statsmodels' default fit stops 400 log-likelihood units short here and reports converged=True."""
+    import statsmodels.api as sm
+
+    big = exam.assign(lrt_big=exam.standLRT * 1000)
+    plain = sm.MixedLM.from_formula("normexam ~ lrt_big", big, groups="school", re_formula="1 + lrt_big").fit()
+    ours = lh.fit("normexam ~ lrt_big + (lrt_big | school)", big)
+    assert plain.converged and plain.llf < ours.loglik - 100
+    # the ML log-likelihood does not depend on the predictor's units (REML's shifts by log 1000)
+    ours = ours.refit(reml=False)
+    reference = lh.fit("normexam ~ standLRT + (standLRT | school)", exam, reml=False)
+    assert ours.loglik == pytest.approx(reference.loglik, abs=1e-4)
+    assert not ours.singular
+    slope_var = ours.variance_components().set_index(["term", "term2"]).variance[("lrt_big", "")]
+    ref_var = reference.variance_components().set_index(["term", "term2"]).variance[("standLRT", "")]
+    assert slope_var * 1e6 == pytest.approx(ref_var, rel=1e-3)
