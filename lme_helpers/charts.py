@@ -193,7 +193,9 @@ def caterpillar(
                                                                 range=[PALETTE[3], "#888888", PALETTE[0]]))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
-    rules = base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q", title=f"Predicted effect ({term})"), y2="high:Q", color=colour)
+    term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
+    rules = base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q", title=f"Predicted {label} effect ({term_label})"),
+                                               y2="high:Q", color=colour)
     points = base.mark_point(filled=True).encode(x=x, y="estimate:Q", color=colour, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#333").encode(y="y:Q")
     pct = round(level * 100)
@@ -306,7 +308,7 @@ def varying_lines(
     lines = pd.DataFrame(rows, columns=["level", x, "predicted"])
     avg = pd.DataFrame({x: [lo, hi], "predicted": [b0 + b1 * lo, b0 + b1 * hi]})
     group_lines = alt.Chart(lines).mark_line(opacity=0.45, strokeWidth=1.2, color=PALETTE[5]).encode(
-        x=alt.X(f"{x}:Q", title=x), y=alt.Y("predicted:Q", title=f"Predicted {result.response}"),
+        x=alt.X(f"{x}:Q", title=x), y=alt.Y("predicted:Q", title=f"Predicted {result.response}", scale=alt.Scale(zero=False)),
         detail="level:N", tooltip=[alt.Tooltip("level:N", title=label)])
     mean_line = alt.Chart(avg).mark_line(color=PALETTE[3], strokeWidth=3).encode(x=f"{x}:Q", y="predicted:Q")
     kind = "slopes and intercepts" if x in b.columns else "intercepts"
@@ -318,8 +320,11 @@ def varying_lines(
     )
 
 
-def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance lies") -> alt.LayerChart:
+def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance lies",
+                           labels: dict[str, str] | None = None) -> alt.LayerChart:
     """A single stacked bar of variance shares (from :func:`lme_helpers.variance.variance_partition`).
+
+    ``labels`` renames levels for the legend, e.g. ``{"LANAME": "Local authority"}``.
 
     Examples
     --------
@@ -332,7 +337,7 @@ def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance
     t = table.copy()
     t["label"] = (t.share * 100).round(1).astype(str) + "%"
     t["order"] = np.arange(len(t))
-    t["level"] = t.level.replace({"Residual": "Residual (within groups)"})
+    t["level"] = t.level.replace({"Residual": "Residual (within groups)", **(labels or {})})
     domain = list(t.level)
     base = alt.Chart(t).encode(
         x=alt.X("share:Q", stack="zero", title="Share of total variance", axis=alt.Axis(format="%")),
@@ -517,7 +522,8 @@ def rejection_rates(table: pd.DataFrame, nominal: float = 0.05) -> alt.LayerChar
     bars = alt.Chart(t).mark_bar(size=48).encode(
         x=alt.X("method:N", title=None, sort=list(t.method), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("rate:Q", title="Share of simulations with p < 0.05", axis=alt.Axis(format="%")),
-        color=alt.Color("method:N", legend=None, scale=alt.Scale(range=[PALETTE[3], PALETTE[0], PALETTE[2]])),
+        color=alt.Color("method:N", legend=None, scale=alt.Scale(domain=list(t.method),
+                                                                 range=[PALETTE[3], PALETTE[0], PALETTE[2]][: len(t)])),
         tooltip=["method:N", alt.Tooltip("rate:Q", format=".1%")])
     layers = [bars]
     if {"low", "high"} <= set(t.columns):
@@ -600,8 +606,8 @@ def pooling_comparison(table: pd.DataFrame, label: str = "group", n_groups: int 
     long["method"] = long.method.map(names)
     order = list(t.name)
     y = alt.Y("name:N", sort=order, title=f"{label.capitalize()} (size in brackets), smallest at the top")
-    colour = alt.Color("method:N", title=None, scale=alt.Scale(domain=list(names.values()),
-                                                               range=[PALETTE[1], PALETTE[0], "#555555"]))
+    colour = alt.Color("method:N", title=None, legend=alt.Legend(columns=1, labelLimit=400),
+                       scale=alt.Scale(domain=list(names.values()), range=[PALETTE[1], PALETTE[0], "#555555"]))
     shape = alt.Shape("method:N", title=None, scale=alt.Scale(domain=list(names.values()),
                                                               range=["circle", "triangle", "square"]))
     base = alt.Chart(long)
@@ -650,15 +656,16 @@ def shrinkage_explorer(n_groups: int = 14, seed: int = 4, grand_mean: float = 0.
         position="datum.estimate == 'raw' ? 'Raw group mean' : 'Partial pooling'",
     )
     x = alt.X("position:N", title=None, sort=["Raw group mean", "Partial pooling"],
-              axis=alt.Axis(labelAngle=0, orient="top"))
+              axis=alt.Axis(labelAngle=0, labelFontSize=13))
     y = alt.Y("value:Q", title="Estimate", scale=alt.Scale(domain=[-3, 3], clamp=True))
     lines = base.mark_line(color=PALETTE[5], strokeWidth=1.5).encode(x=x, y=y, detail="group:N")
     points = base.mark_point(filled=True, size=70).encode(
-        x=x, y=y, color=alt.Color("position:N", legend=None, scale=alt.Scale(range=[PALETTE[1], PALETTE[0]])),
+        x=x, y=y, color=alt.Color("position:N", legend=None, scale=alt.Scale(
+            domain=["Raw group mean", "Partial pooling"], range=[PALETTE[1], PALETTE[0]])),
         tooltip=["group:N", alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
     lam_text = alt.Chart(pd.DataFrame({"x": [0]})).transform_calculate(
-        label="'λ = ' + format(tau2 / (tau2 + sigma2 / n), '.2f') + ' (weight on each group\'s own mean)'"
-    ).mark_text(align="left", fontSize=13, dy=-6).encode(text="label:N", x=alt.value(0), y=alt.value(0))
+        label="'λ = ' + format(tau2 / (tau2 + sigma2 / n), '.2f') + ' (the weight on a group mean)'"
+    ).mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="label:N", x=alt.value(8), y=alt.value(12))
     chart = alt.layer(lines, points, lam_text).add_params(n, tau2, sigma2)
     return _finish(
         chart,
@@ -683,7 +690,8 @@ def mse_comparison(table: pd.DataFrame) -> alt.LayerChart:
     bars = alt.Chart(table).mark_bar(size=48).encode(
         x=alt.X("estimator:N", title=None, sort=list(table.estimator), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("mse:Q", title="Mean squared error of group effects"),
-        color=alt.Color("estimator:N", legend=None, scale=alt.Scale(range=[PALETTE[1], PALETTE[0], "#777777"])),
+        color=alt.Color("estimator:N", legend=None, scale=alt.Scale(domain=list(table.estimator),
+                                                                    range=[PALETTE[1], PALETTE[0], "#777777"][: len(table)])),
         tooltip=["estimator:N", alt.Tooltip("mse:Q", format=".4f")])
     desc = ", ".join(f"{r.estimator}: {r.mse:.4f}" for r in table.itertuples())
     return _finish(alt.layer(bars), "Error against the known truth",
