@@ -1,0 +1,18 @@
+# Chapter 6: a random slope for reading score across schools (lme4).
+# Run in RStudio from this folder, or: Rscript exam_random_slope.R [data.csv] [results.json]
+suppressPackageStartupMessages(library(lme4))
+args <- commandArgs(trailingOnly = TRUE)
+data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/exam.csv"
+exam <- read.csv(data_file)
+exam$school <- factor(exam$school)
+
+intercepts <- lmer(normexam ~ standLRT + (1 | school), data = exam)
+slopes <- lmer(normexam ~ standLRT + (standLRT | school), data = exam)
+summary(slopes)
+# Same fixed effects, so the REML fits can be compared directly
+anova(intercepts, slopes, refit = FALSE)
+
+if (length(args) >= 2) {
+  source("export_results.R")
+  export_results(list(slopes = slopes), args[2])
+}

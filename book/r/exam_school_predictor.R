@@ -1,0 +1,18 @@
+# Chapter 1: a school-level predictor, with pupils clustered in schools (lme4).
+# Run in RStudio from this folder, or: Rscript exam_school_predictor.R [data.csv] [results.json]
+suppressPackageStartupMessages(library(lme4))
+args <- commandArgs(trailingOnly = TRUE)
+data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/exam.csv"
+exam <- read.csv(data_file)
+exam$school <- factor(exam$school)
+
+ols <- lm(normexam ~ schavg, data = exam)
+lme <- lmer(normexam ~ schavg + (1 | school), data = exam)
+cat("OLS standard error of schavg:", coef(summary(ols))["schavg", "Std. Error"], "\n")
+cat("LME standard error of schavg:", coef(summary(lme))["schavg", "Std. Error"], "\n\n")
+summary(lme)
+
+if (length(args) >= 2) {
+  source("export_results.R")
+  export_results(list(lme = lme), args[2])
+}

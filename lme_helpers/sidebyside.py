@@ -1,0 +1,294 @@
+"""One model, two languages: run Python and R code and show them in synchronised tabs.
+
+:class:`SideBySide` executes two pieces of Python (native statsmodels and
+``lme_helpers``) in the notebook's namespace and an R script with ``Rscript``,
+and displays the code that ran with its output in three tabs that stay in
+sync across the page (choosing "R (lme4)" in one tab set switches them all).
+:meth:`SideBySide.parity` compares the estimates of the two languages and
+raises when they differ by more than the book's tolerances, so a build with
+R fails on a disagreement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer, SLexer
+
+from .fitting import LMEResult
+from .rbridge import RNotAvailable, lme4_term, r_status, run_r
+
+__all__ = ["SideBySide", "ParityError", "ParityReport", "parity_table", "statsmodels_components", "TOLERANCES"]
+
+TOLERANCES = {
+    "fixed effect": (1e-4, 1e-3),  # (relative, absolute floor for values near zero)
+    "standard error": (1e-3, 1e-5),
+    "variance": (1e-4, 1e-3),
+    "log-likelihood": (1e-6, 1e-6),
+}
+"""Largest accepted difference between lme_helpers and lme4, by kind of quantity."""
+
+SYNC_GROUP = "lme-language"
+_COUNTER = itertools.count()
+
+
+class ParityError(AssertionError):
+    """Python and R estimates differ by more than :data:`TOLERANCES`."""
+
+
+def _code_html(code: str, lexer) -> str:
+    body = highlight(code.strip("\n"), lexer, HtmlFormatter(nowrap=True))
+    return f'<div class="highlight"><pre>{body}</pre></div>'
+
+
+def _output_html(text: str) -> str:
+    if not text.strip():
+        return ""
+    return f'<div class="lme-output"><pre>{html.escape(text.rstrip())}</pre></div>'
+
+
+@dataclass
+class _Tab:
+    key: str
+    title: str
+    body: str
+
+
+def _tab_set(tabs: list[_Tab]) -> str:
+    set_id = next(_COUNTER)
+    parts = ['<div class="sd-tab-set docutils lme-side-by-side">']
+    for i, tab in enumerate(tabs):
+        item = f"lme-tab-{set_id}-{i}"
+        checked = ' checked="checked"' if i == 0 else ""
+        parts.append(f'<input{checked} id="{item}" name="lme-tab-set-{set_id}" type="radio">')
+        parts.append(
+            f'<label class="sd-tab-label" data-sync-group="{SYNC_GROUP}" data-sync-id="{tab.key}" '
+            f'for="{item}">{html.escape(tab.title)}</label>'
+        )
+        parts.append(f'<div class="sd-tab-content docutils">{tab.body}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+@dataclass
+class SideBySide:
+    """Run one model in statsmodels, lme_helpers and lme4, and show the three in tabs.
+
+    Parameters
+    ----------
+    statsmodels : str
+        Python code using statsmodels directly.
+    helpers : str
+        Python code using ``lme_helpers``.
+    r_script : str or Path
+        An ``.R`` file, relative to the notebook's folder. It is run as
+        ``Rscript r_script DATA RESULTS.json`` and should write its estimates
+        with ``export_results()`` (see ``book/r/export_results.R``).
+    namespace : dict
+        Where the Python code runs (pass ``globals()``), so that the objects it
+        creates are available to later cells.
+    data : str or Path, optional
+        Data file passed to the R script.
+
+    Examples
+    --------
+    >>> sbs = SideBySide("x = 1", "y = 2", "missing.R", namespace={})  # doctest: +SKIP
+    """
+
+    statsmodels: str
+    helpers: str
+    r_script: str | Path
+    namespace: dict
+    data: str | Path | None = None
+    outputs: dict = field(default_factory=dict)
+    r_results: dict | None = None
+    r_reason: str = ""
+
+    def __post_init__(self) -> None:
+        for key, code in (("statsmodels", self.statsmodels), ("helpers", self.helpers)):
+            self.outputs[key] = self._run_python(code)
+        self.r_code = Path(self.r_script).read_text()
+        status = r_status()
+        if not status.available:
+            self.r_reason = status.reason
+            self.outputs["r"] = ""
+            return
+        try:
+            result = run_r(self.r_script, self.data)
+        except RNotAvailable as exc:  # pragma: no cover - status said it was available
+            self.r_reason = str(exc)
+            self.outputs["r"] = ""
+            return
+        self.outputs["r"] = result.stdout
+        self.r_results = result.results
+
+    def _run_python(self, code: str) -> str:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            exec(compile(code, "<side-by-side>", "exec"), self.namespace)
+        return buffer.getvalue()
+
+    @property
+    def r_ran(self) -> bool:
+        """True when the R script was executed in this build."""
+        return self.r_results is not None
+
+    def _repr_html_(self) -> str:
+        if self.r_ran:
+            r_out = _output_html(self.outputs["r"])
+        else:
+            r_out = (
+                '<div class="admonition note lme-r-missing"><p class="admonition-title">R output not shown</p>'
+                f"<p>This copy of the book was built without R ({html.escape(self.r_reason)}). With R and the "
+                "lme4 package installed, rebuilding the book runs this script and shows its output here.</p></div>"
+            )
+        tabs = [
+            _Tab("statsmodels", "Python (statsmodels)",
+                 _code_html(self.statsmodels, PythonLexer()) + _output_html(self.outputs["statsmodels"])),
+            _Tab("lme_helpers", "Python (lme_helpers)",
+                 _code_html(self.helpers, PythonLexer()) + _output_html(self.outputs["helpers"])),
+            _Tab("r", "R (lme4)", _code_html(self.r_code, SLexer()) + r_out),
+        ]
+        return _tab_set(tabs)
+
+    def parity(self, result: LMEResult, model: str | None = None) -> ParityReport:
+        """Compare ``result`` with the R script's estimates; raise :class:`ParityError` beyond tolerance.
+
+        Parameters
+        ----------
+        result : LMEResult
+            The lme_helpers fit of the same model.
+        model : str, optional
+            Key of the model in the R results, when the script exports several.
+
+        Returns
+        -------
+        ParityReport
+            Its ``table`` has one row per quantity: ``quantity``, ``kind``,
+            ``python``, ``r``, ``rel_diff``; without R it is empty and the
+            report says why.
+        """
+        if not self.r_ran:
+            out = pd.DataFrame(columns=["quantity", "kind", "python", "r", "rel_diff"])
+            out.attrs["note"] = f"Not computed: R was not available when this page was built ({self.r_reason})."
+            return ParityReport(out)
+        r = self.r_results
+        if model is not None:
+            r = r[model]
+        elif "fixef" not in r:
+            if len(r) != 1:
+                raise ValueError(f"The R script exported several models ({', '.join(r)}); name one with `model=`.")
+            r = next(iter(r.values()))
+        return ParityReport(parity_table(result, r))
+
+
+@dataclass
+class ParityReport:
+    """A parity table with its verdict, displayed as an HTML table with a caption."""
+
+    table: pd.DataFrame
+
+    @property
+    def max_rel_diff(self) -> float:
+        """Largest relative difference in the table (NaN when it is empty)."""
+        return float(self.table.rel_diff.max()) if len(self.table) else float("nan")
+
+    def _repr_html_(self) -> str:
+        note = html.escape(self.table.attrs.get("note", ""))
+        if not len(self.table):
+            return f'<div class="admonition note"><p class="admonition-title">Python and R</p><p>{note}</p></div>'
+        shown = self.table.rename(columns={"python": "Python (lme_helpers)", "r": "R (lme4)",
+                                           "rel_diff": "relative difference"})
+        table = shown.to_html(index=False, float_format=lambda v: f"{v:.6g}", classes="dataframe lme-parity",
+                              border=0)
+        return (f'<div class="lme-parity-report"><p><strong>Python and R, quantity by quantity.</strong> '
+                f"{note} Largest relative difference: {self.max_rel_diff:.1e}.</p>{table}</div>")
+
+
+def _listify(x):
+    return x if isinstance(x, list) else [x]
+
+
+def parity_table(result: LMEResult, r: dict, raise_on_failure: bool = True) -> pd.DataFrame:
+    """Quantity-by-quantity comparison of an lme_helpers fit with lme4 results.
+
+    ``r`` holds lme4 output as written by ``book/r/export_results.R``: ``fixef``
+    (term, estimate, std_error), ``varcorr`` (group, var1, var2, vcov) and
+    ``loglik``.
+
+    Examples
+    --------
+    >>> parity_table  # doctest: +SKIP
+    """
+    rows = []
+    fe = result.fixed_effects()
+    fe.index = [lme4_term(t) for t in fe.index]
+    for term, est, se in zip(_listify(r["fixef"]["term"]), _listify(r["fixef"]["estimate"]),
+                             _listify(r["fixef"]["std_error"])):
+        if term not in fe.index:
+            raise ParityError(f"lme4 has the fixed effect {term!r}, lme_helpers has {list(fe.index)}.")
+        rows.append((f"{term}", "fixed effect", fe.loc[term, "estimate"], est))
+        rows.append((f"SE of {term}", "standard error", fe.loc[term, "std_error"], se))
+    vc = result.variance_components()
+    ours = {(g, a, b): v for g, a, b, v in zip(vc.group, vc.term, vc.term2, vc.variance)}
+    vr = r["varcorr"]
+    for g, a, b, v in zip(_listify(vr["group"]), _listify(vr["var1"]), _listify(vr["var2"]), _listify(vr["vcov"])):
+        key = (re.sub(r"\.\d+$", "", g), a or "", b or "")
+        if key not in ours:
+            raise ParityError(f"lme4 has the variance component {key}, lme_helpers has {sorted(ours)}.")
+        label = "Residual variance" if g == "Residual" else (
+            f"cov({a}, {b}) for {key[0]}" if b else f"var({a}) for {key[0]}")
+        rows.append((label, "variance", ours[key], v))
+    rows.append(("log-likelihood", "log-likelihood", result.loglik, r["loglik"]))
+    out = pd.DataFrame(rows, columns=["quantity", "kind", "python", "r"])
+    out["rel_diff"] = (out.python - out.r).abs() / out.r.abs().where(out.r.abs() > 0, np.nan)
+    bad = []
+    for row in out.itertuples():
+        rel, floor = TOLERANCES[row.kind]
+        diff = abs(row.python - row.r)
+        if not (diff <= rel * abs(row.r) or diff <= floor and abs(row.r) < 1e-2 or diff <= 1e-12):
+            bad.append(f"{row.quantity}: Python {row.python:.8g}, R {row.r:.8g}")
+    out.attrs["note"] = ("All quantities agree within the tolerances." if not bad
+                         else "Disagreements: " + "; ".join(bad))
+    if bad and raise_on_failure:
+        raise ParityError("Python and R disagree beyond tolerance: " + "; ".join(bad))
+    return out
+
+
+def statsmodels_components(result) -> dict[str, float]:
+    """Variance parameters of a native statsmodels MixedLM fit, labelled as its summary labels them.
+
+    Random-effect variances and covariances come from ``cov_re`` (``"Group Var"``,
+    ``"Group x standLRT Cov"``, ...), variance components from ``vcomp``
+    (``"plate Var"``), and the residual variance is ``"Scale"``.
+
+    Examples
+    --------
+    >>> import statsmodels.formula.api as smf
+    >>> from lme_helpers import data
+    >>> fit = smf.mixedlm("normexam ~ 1", data.load("exam"), groups="school").fit()
+    >>> sorted(statsmodels_components(fit))
+    ['Group Var', 'Scale']
+    """
+    out: dict[str, float] = {}
+    cov = result.cov_re
+    names = list(cov.index)
+    for i, a in enumerate(names):
+        out[f"{a} Var"] = float(cov.iloc[i, i])
+        for j in range(i + 1, len(names)):
+            out[f"{a} x {names[j]} Cov"] = float(cov.iloc[i, j])
+    vc_names = list(getattr(result.model.exog_vc, "names", []) or [])
+    for name, value in zip(vc_names, np.atleast_1d(result.vcomp)):
+        out[f"{name} Var"] = float(value)
+    out["Scale"] = float(result.scale)
+    return out
