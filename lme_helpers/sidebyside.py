@@ -215,6 +215,10 @@ class ParityReport:
                 f"{note} Largest relative difference: {self.max_rel_diff:.1e}.</p>{table}</div>")
 
 
+def _nice(term: str) -> str:
+    return "intercept" if term == "(Intercept)" else term
+
+
 def _listify(x):
     return x if isinstance(x, list) else [x]
 
@@ -247,7 +251,7 @@ def parity_table(result: LMEResult, r: dict, raise_on_failure: bool = True) -> p
         if key not in ours:
             raise ParityError(f"lme4 has the variance component {key}, lme_helpers has {sorted(ours)}.")
         label = "Residual variance" if g == "Residual" else (
-            f"cov({a}, {b}) for {key[0]}" if b else f"var({a}) for {key[0]}")
+            f"cov({_nice(a)}, {_nice(b)}) for {key[0]}" if b else f"var({_nice(a)}) for {key[0]}")
         rows.append((label, "variance", ours[key], v))
     rows.append(("log-likelihood", "log-likelihood", result.loglik, r["loglik"]))
     out = pd.DataFrame(rows, columns=["quantity", "kind", "python", "r"])

@@ -74,3 +74,22 @@ def test_page_fits_a_phone_screen(browser_site, rel):
     for i, chart in enumerate(charts):
         assert chart["drawn"] == "yes" and chart["marks"] > 0, (rel, i, chart)
         assert chart["width"] <= chart["figureWidth"] + 1, (rel, i, chart)
+
+
+def test_language_tabs_stay_in_sync(browser_site):
+    """Choosing R in one tab set switches every tab set on the page, and on the next page."""
+    base, browser = browser_site
+    pages = [p for p in site_pages() if "lme-side-by-side" in (SITE / p).read_text()]
+    assert len(pages) >= 5, pages
+    context, page, problems = visit(browser, base, pages[0])
+    checked = "() => [...document.querySelectorAll('.lme-side-by-side')].map(s => s.querySelector('input:checked + label').dataset.syncId)"
+    assert set(page.evaluate(checked)) == {"statsmodels"}
+    page.locator(".lme-side-by-side").first.locator("label[data-sync-id='r']").click()
+    assert set(page.evaluate(checked)) == {"r"}
+    page.goto(f"{base}/{pages[1]}")
+    page.wait_for_load_state("load")
+    assert set(page.evaluate(checked)) == {"r"}
+    # keyboard: the tab labels' radio inputs can take focus
+    focusable = page.evaluate("() => [...document.querySelectorAll('.lme-side-by-side input')].every(i => i.tabIndex >= 0)")
+    context.close()
+    assert focusable and not problems, problems
