@@ -36,3 +36,39 @@ def glue(name: str, value) -> None:
     from myst_nb import glue as _glue
 
     _glue(name, as_python(value), display=False)
+
+
+def check(value, *, between: tuple[float, float] | None = None, equals=None, because: str = "") -> str:
+    """A check the reader can run on their own answer; raises AssertionError with a hint if it fails.
+
+    Parameters
+    ----------
+    value : number
+        The reader's result.
+    between : (low, high), optional
+        Inclusive bounds the result should lie in.
+    equals : optional
+        The exact value expected.
+    because : str
+        Why the bounds hold, printed with the verdict.
+
+    Examples
+    --------
+    >>> check(0.12, between=(0.05, 0.25), because="authorities explain some of the variance")
+    '✓ 0.12 lies between 0.05 and 0.25: authorities explain some of the variance'
+    """
+    value = as_python(value)
+    if between is not None:
+        low, high = (as_python(b) for b in between)
+        ok = low <= value <= high
+        claim = f"{value:.4g} lies between {low:.4g} and {high:.4g}"
+    elif equals is not None:
+        ok = value == as_python(equals)
+        claim = f"{value} equals {as_python(equals)}"
+    else:
+        raise ValueError("Give `between` or `equals`.")
+    message = f"{'✓' if ok else '✗'} {claim}" + (f": {because}" if because else "")
+    if not ok:
+        raise AssertionError(message.replace("lies between", "should lie between").replace(" equals ", " should equal "))
+    print(message)
+    return message

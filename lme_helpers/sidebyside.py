@@ -80,14 +80,31 @@ def _tab_set(tabs: list[_Tab]) -> str:
     return "".join(parts)
 
 
+def _section(text: str, name: str, marker: str) -> str:
+    """The lines of ``text`` after the line ``marker.format(name)`` up to the next marker line."""
+    start = marker.format(name)
+    head = marker.split("{}")[0]
+    lines = text.splitlines()
+    try:
+        i = next(k for k, line in enumerate(lines) if line.strip() == start)
+    except StopIteration:
+        raise KeyError(f"Section {name!r} not found (expected a line {start!r}).") from None
+    out = []
+    for line in lines[i + 1:]:
+        if line.strip().startswith(head.strip()) and line.strip().endswith(marker.split("{}")[1].strip()):
+            break
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
 @dataclass
 class SideBySide:
-    """Run one model in statsmodels, lme_helpers and lme4, and show the three in tabs.
+    """Run one model in statsmodels, lme_helpers and lme4, and show them in synchronised tabs.
 
     Parameters
     ----------
-    statsmodels : str
-        Python code using statsmodels directly.
+    statsmodels : str or None
+        Python code using statsmodels directly (``None`` leaves out that tab).
     helpers : str
         Python code using ``lme_helpers``.
     r_script : str or Path
@@ -99,37 +116,52 @@ class SideBySide:
         creates are available to later cells.
     data : str or Path, optional
         Data file passed to the R script.
+    r_result : RResult, optional
+        Output of an earlier :func:`~lme_helpers.rbridge.run_r` of the same
+        script, so that a script with several sections runs once per page.
+    r_section : str, optional
+        Show only one section of the script and its output: code between the
+        comment lines ``# ---- name ----`` and output after the printed line
+        ``---- name ----``.
 
     Examples
     --------
     >>> sbs = SideBySide("x = 1", "y = 2", "missing.R", namespace={})  # doctest: +SKIP
     """
 
-    statsmodels: str
+    statsmodels: str | None
     helpers: str
     r_script: str | Path
     namespace: dict
     data: str | Path | None = None
+    r_result: object | None = None
+    r_section: str | None = None
     outputs: dict = field(default_factory=dict)
     r_results: dict | None = None
     r_reason: str = ""
 
     def __post_init__(self) -> None:
         for key, code in (("statsmodels", self.statsmodels), ("helpers", self.helpers)):
-            self.outputs[key] = self._run_python(code)
+            if code is not None:
+                self.outputs[key] = self._run_python(code)
         self.r_code = Path(self.r_script).read_text()
+        if self.r_section:
+            self.r_code = _section(self.r_code, self.r_section, "# ---- {} ----")
         status = r_status()
         if not status.available:
             self.r_reason = status.reason
             self.outputs["r"] = ""
             return
         try:
-            result = run_r(self.r_script, self.data)
+            result = self.r_result or run_r(self.r_script, self.data)
         except RNotAvailable as exc:  # pragma: no cover - status said it was available
             self.r_reason = str(exc)
             self.outputs["r"] = ""
             return
-        self.outputs["r"] = result.stdout
+        out = result.stdout
+        if self.r_section:
+            out = _section(out, self.r_section, "---- {} ----")
+        self.outputs["r"] = out
         self.r_results = result.results
 
     def _run_python(self, code: str) -> str:
@@ -152,13 +184,13 @@ class SideBySide:
                 f"<p>This copy of the book was built without R ({html.escape(self.r_reason)}). With R and the "
                 "lme4 package installed, rebuilding the book runs this script and shows its output here.</p></div>"
             )
-        tabs = [
-            _Tab("statsmodels", "Python (statsmodels)",
-                 _code_html(self.statsmodels, PythonLexer()) + _output_html(self.outputs["statsmodels"])),
-            _Tab("lme_helpers", "Python (lme_helpers)",
-                 _code_html(self.helpers, PythonLexer()) + _output_html(self.outputs["helpers"])),
-            _Tab("r", "R (lme4)", _code_html(self.r_code, SLexer()) + r_out),
-        ]
+        tabs = []
+        if self.statsmodels is not None:
+            tabs.append(_Tab("statsmodels", "Python (statsmodels)",
+                             _code_html(self.statsmodels, PythonLexer()) + _output_html(self.outputs["statsmodels"])))
+        tabs.append(_Tab("lme_helpers", "Python (lme_helpers)",
+                         _code_html(self.helpers, PythonLexer()) + _output_html(self.outputs["helpers"])))
+        tabs.append(_Tab("r", "R (lme4)", _code_html(self.r_code, SLexer()) + r_out))
         return _tab_set(tabs)
 
     def parity(self, result: LMEResult, model: str | None = None) -> ParityReport:

@@ -49,25 +49,25 @@ def _on_config_inited(app, config) -> None:
     current = fingerprint()
     app.lme_fingerprint = current
     stamp = _stamp_path(app)
-    previous = stamp.read_text().strip() if stamp.exists() else None
+    previous, _, state = stamp.read_text().strip().partition(" ") if stamp.exists() else ("", "", "")
+    doctrees = Path(app.doctreedir)
     if previous == current:
+        if state != "clean" and doctrees.exists():
+            # The last build had warnings or errors: read every page again so that they are
+            # reported again, but keep the executed notebooks (their inputs have not changed).
+            shutil.rmtree(doctrees)
         return
     cache = Path(config.nb_execution_cache_path) if config.nb_execution_cache_path else Path(app.outdir).parent / ".jupyter_cache"
-    for folder in (cache, Path(app.doctreedir)):
+    for folder in (cache, doctrees):
         if folder.exists():
             shutil.rmtree(folder)
-    if previous is not None:
+    if previous:
         print("lme_book_ext: helpers, data or R environment changed; re-executing every chapter")
 
 
 def _on_build_finished(app, exception) -> None:
-    stamp = _stamp_path(app)
     clean = exception is None and app.statuscode == 0 and getattr(app, "_warncount", 0) == 0
-    if clean:
-        stamp.write_text(app.lme_fingerprint + "\n")
-    elif stamp.exists():
-        # a build with errors or warnings must not leave a cache that hides them next time
-        stamp.unlink()
+    _stamp_path(app).write_text(f"{app.lme_fingerprint} {'clean' if clean else 'dirty'}\n")
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
