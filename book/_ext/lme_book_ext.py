@@ -70,6 +70,50 @@ def _on_build_finished(app, exception) -> None:
     _stamp_path(app).write_text(f"{app.lme_fingerprint} {'clean' if clean else 'dirty'}\n")
 
 
+STUDENT_DIR = "_static/student"
+
+
+def _student_source(app, pagename: str) -> Path | None:
+    path = Path(app.srcdir) / f"{pagename}.md"
+    if not path.exists():
+        return None
+    from lme_helpers.notebooks import has_exercises
+
+    return path if has_exercises(path) else None
+
+
+def _add_student_button(app, pagename, templatename, context, doctree) -> None:
+    """Offer the page's student notebook (exercises without solutions) in the download menu."""
+    if _student_source(app, pagename) is None:
+        return
+    url = context["pathto"](f"{STUDENT_DIR}/{Path(pagename).name}.ipynb", 1)
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].insert(0, {
+                "type": "link",
+                "url": url,
+                "text": "student .ipynb",
+                "tooltip": "Download the exercises as a notebook, without solutions",
+                "icon": "fas fa-graduation-cap",
+                "label": "download-student-notebook-button",
+            })
+
+
+def _write_student_notebooks(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import nbformat
+
+    from lme_helpers.notebooks import student_notebook
+
+    out = Path(app.outdir) / STUDENT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    for docname in sorted(app.env.found_docs):
+        source = _student_source(app, docname)
+        if source is not None:
+            nbformat.write(student_notebook(source), out / f"{Path(docname).name}.ipynb")
+
+
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
     """Remove the live-code (Thebe) scripts: the book keeps live code off.
 
@@ -95,5 +139,7 @@ def setup(app):
     # (the kernel inherits this process's environment); elsewhere they use Altair's own.
     os.environ["LME_BOOK_BUILD"] = "1"
     app.connect("config-inited", _on_config_inited, priority=900)
+    app.connect("html-page-context", _add_student_button, priority=950)
+    app.connect("build-finished", _write_student_notebooks, priority=400)
     app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
