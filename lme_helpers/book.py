@@ -31,7 +31,10 @@ def glue(name: str, value) -> None:
 
     Examples
     --------
-    >>> glue("answer", np.float64(42.0))  # doctest: +SKIP
+    In a chapter: ``glue("icc", lh.icc(model))``, then ``{glue:text}`icc:.3f``` in the text.
+
+    >>> as_python(np.float64(42.0))  # what glue stores instead of a NumPy scalar
+    42.0
     """
     from myst_nb import glue as _glue
 
@@ -54,8 +57,8 @@ def check(value, *, between: tuple[float, float] | None = None, equals=None, bec
 
     Examples
     --------
-    >>> check(0.12, between=(0.05, 0.25), because="authorities explain some of the variance")
-    '✓ 0.12 lies between 0.05 and 0.25: authorities explain some of the variance'
+    >>> message = check(0.12, between=(0.05, 0.25), because="authorities explain some of the variance")
+    ✓ 0.12 lies between 0.05 and 0.25: authorities explain some of the variance
     """
     value = as_python(value)
     if between is not None:

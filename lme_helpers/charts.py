@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -40,6 +41,7 @@ __all__ = [
     "scatter",
     "pooling_comparison",
     "shrinkage_explorer",
+    "title_of",
     "mse_comparison",
 ]
 
@@ -108,8 +110,21 @@ def _render(spec: dict, **_: object) -> dict:
 def _title_text(spec: dict) -> str:
     title = spec.get("title")
     if isinstance(title, dict):
-        return str(title.get("text", ""))
+        title = title.get("text", "")
+    if isinstance(title, list):
+        return " ".join(title)
     return str(title or "")
+
+
+def title_of(chart) -> str:
+    """A chart's title as one string (titles of several lines are joined).
+
+    Examples
+    --------
+    >>> title_of(alt.Chart().mark_point().properties(title=alt.TitleParams(["Two", "lines"])))
+    'Two lines'
+    """
+    return _title_text(chart.to_dict() if hasattr(chart, "to_dict") else chart)
 
 
 def use_book_style(renderer: str | None = None) -> None:
@@ -138,8 +153,20 @@ def use_book_style(renderer: str | None = None) -> None:
     alt.renderers.enable(renderer)
 
 
+TITLE_CHARS = 42  # longer titles wrap, so that they fit a 390 px phone screen
+SUBTITLE_CHARS = 55
+
+
+def _lines(text: str, width: int) -> str | list[str]:
+    lines = textwrap.wrap(text, width)
+    return lines[0] if len(lines) == 1 else lines
+
+
 def _finish(chart, title: str, description: str, subtitle: str | None = None, height: int = HEIGHT):
-    t = alt.TitleParams(title, subtitle=subtitle) if subtitle else title
+    if subtitle:
+        t = alt.TitleParams(_lines(title, TITLE_CHARS), subtitle=_lines(subtitle, SUBTITLE_CHARS))
+    else:
+        t = alt.TitleParams(_lines(title, TITLE_CHARS))
     return chart.properties(title=t, description=description, width="container", height=height)
 
 
@@ -174,7 +201,7 @@ def caterpillar(
     --------
     >>> from lme_helpers import fit, data
     >>> chart = caterpillar(fit("normexam ~ 1 + (1 | school)", data.load("exam")), label="school")
-    >>> chart.to_dict()["title"]
+    >>> title_of(chart)
     'Predicted school effects with 95% intervals'
     """
     group = group or result.grouping[0]
@@ -223,7 +250,7 @@ def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Gr
     --------
     >>> from lme_helpers import fit, shrinkage, data
     >>> s = shrinkage(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
-    >>> shrinkage_plot(s, label="school").to_dict()["title"]["text"]
+    >>> title_of(shrinkage_plot(s, label="school"))
     'Small schools are pulled furthest towards the overall mean'
     """
     need = {"level", "n", "no_pooling", "partial_pooling", "complete_pooling", "shrinkage"}
@@ -331,7 +358,7 @@ def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance
     >>> from lme_helpers import fit, data
     >>> from lme_helpers.variance import variance_partition
     >>> vp = variance_partition(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
-    >>> variance_partition_bar(vp).to_dict()["title"]
+    >>> title_of(variance_partition_bar(vp))
     'Where the variance lies'
     """
     t = table.copy()
@@ -378,7 +405,7 @@ def group_densities(
     Examples
     --------
     >>> chart = group_densities(0.0, 0.17, 0.85, label="school")
-    >>> chart.to_dict()["title"]["text"].startswith("Schools overlap")
+    >>> title_of(chart).startswith("Schools overlap")
     True
     """
     if offsets is None:
@@ -416,7 +443,7 @@ def residuals_vs_fitted(result: LMEResult, max_points: int = 1500, seed: int = 0
     --------
     >>> from lme_helpers import fit, data
     >>> m = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy"))
-    >>> residuals_vs_fitted(m).to_dict()["title"]
+    >>> title_of(residuals_vs_fitted(m))
     'Residuals against fitted values'
     """
     frame = pd.DataFrame({"fitted": result.fitted().to_numpy(), "residual": result.residuals().to_numpy(),
@@ -439,7 +466,7 @@ def qq_plot(values: Sequence[float], title: str, what: str = "residuals") -> alt
 
     Examples
     --------
-    >>> qq_plot([0.1, -0.3, 0.2, 1.5], "Level-1 residuals").to_dict()["title"]
+    >>> title_of(qq_plot([0.1, -0.3, 0.2, 1.5], "Level-1 residuals"))
     'Level-1 residuals'
     """
     v = np.asarray(values, dtype=float)
@@ -476,7 +503,7 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
     Examples
     --------
     >>> from lme_helpers import data
-    >>> strip_by_group(data.load("exam"), "normexam", "school", label="school").to_dict()["title"]["text"]
+    >>> title_of(strip_by_group(data.load("exam"), "normexam", "school", label="school"))
     'Pupils in the same school resemble each other'
     """
     label = label or group
@@ -515,7 +542,7 @@ def rejection_rates(table: pd.DataFrame, nominal: float = 0.05) -> alt.LayerChar
     Examples
     --------
     >>> t = pd.DataFrame({"method": ["OLS", "LME"], "rate": [0.4, 0.05]})
-    >>> rejection_rates(t).to_dict()["title"]["text"]
+    >>> title_of(rejection_rates(t))
     'How often a true null hypothesis is rejected'
     """
     t = table.copy()
@@ -591,8 +618,8 @@ def pooling_comparison(table: pd.DataFrame, label: str = "group", n_groups: int 
     --------
     >>> from lme_helpers import fit, shrinkage, data
     >>> s = shrinkage(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
-    >>> pooling_comparison(s, label="school").to_dict()["title"]["text"]
-    'Three ways to estimate each school's mean'
+    >>> title_of(pooling_comparison(s, label="school"))
+    "Three ways to estimate each school's mean"
     """
     t = table.sort_values("n").reset_index(drop=True)
     if len(t) > n_groups:
@@ -684,7 +711,7 @@ def mse_comparison(table: pd.DataFrame) -> alt.LayerChart:
     Examples
     --------
     >>> t = pd.DataFrame({"estimator": ["raw means", "partial pooling"], "mse": [0.1, 0.05]})
-    >>> mse_comparison(t).to_dict()["title"]
+    >>> title_of(mse_comparison(t))
     'Error against the known truth'
     """
     bars = alt.Chart(table).mark_bar(size=48).encode(

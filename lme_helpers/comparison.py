@@ -24,12 +24,12 @@ def boundary_p_value(statistic: float, n_cov: int = 0) -> float:
 
     Examples
     --------
-    >>> round(boundary_p_value(2.71), 3)
+    >>> round(float(boundary_p_value(2.71)), 3)
     0.05
     """
     statistic = max(float(statistic), 0.0)
     lower = stats.chi2.sf(statistic, n_cov) if n_cov > 0 else float(statistic <= 0)
-    return 0.5 * lower + 0.5 * stats.chi2.sf(statistic, n_cov + 1)
+    return float(0.5 * lower + 0.5 * stats.chi2.sf(statistic, n_cov + 1))
 
 
 def _is_ols(model) -> bool:

@@ -253,7 +253,11 @@ def load_school_performance(
     --------
     >>> import io
     >>> csv = io.StringIO("URN,LEA,LANAME,ATT8SCR,PTFSM6CLA1A,PERCTOT\\n1,201,City,45.1,20%,8.1\\n2,201,City,SUPP,NE,9\\n")
-    >>> frame = load_school_performance(csv)  # doctest: +SKIP
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True):
+    ...     frame = load_school_performance(csv)
+    >>> frame[["URN", "ATT8SCR", "PTFSM6CLA1A"]].values.tolist(), frame.attrs["dropped"]
+    ([['1', 45.1, 20.0]], {'missing ATT8SCR': 1})
     """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     frame.columns = [c.strip() for c in frame.columns]

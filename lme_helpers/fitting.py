@@ -814,7 +814,7 @@ class LMEResult:
         >>> exam = data.load("exam")
         >>> m = fit("normexam ~ standLRT + (1 | school)", exam)
         >>> m.predict(exam.head(2), include_random=False).round(3).tolist()
-        [0.347, 0.116]
+        [0.351, 0.118]
         """
         if data is None:
             data = self._spec.data

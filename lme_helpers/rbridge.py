@@ -117,8 +117,11 @@ def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, tim
     Examples
     --------
     >>> from lme_helpers.data import data_dir
-    >>> if r_status().available:  # doctest: +SKIP
-    ...     out = run_r("book/r/null_model.R", data_dir() / "exam.csv")
+    >>> from pathlib import Path
+    >>> script = Path(__file__).parents[1] / "book" / "r" / "exam_null.R"
+    >>> out = run_r(script, data_dir() / "exam.csv") if r_status().available else None
+    >>> out is None or round(out.results["null"]["loglik"], 2)
+    -5507.33
     """
     status = r_status()
     if not status.available:

@@ -126,7 +126,13 @@ class SideBySide:
 
     Examples
     --------
-    >>> sbs = SideBySide("x = 1", "y = 2", "missing.R", namespace={})  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> namespace = {}
+    >>> script = Path(__file__).parents[1] / "book" / "r" / "exam_null.R"
+    >>> data_file = Path(__file__).parents[1] / "data" / "exam.csv"
+    >>> sbs = SideBySide("a = 1", "b = a + 1", script, namespace=namespace, data=data_file)
+    >>> namespace["b"], 'data-sync-id="r"' in sbs._repr_html_()
+    (2, True)
     """
 
     statsmodels: str | None
@@ -264,7 +270,14 @@ def parity_table(result: LMEResult, r: dict, raise_on_failure: bool = True) -> p
 
     Examples
     --------
-    >>> parity_table  # doctest: +SKIP
+    >>> from lme_helpers import fit, data
+    >>> m = fit("normexam ~ 1 + (1 | school)", data.load("exam"))
+    >>> vc = m.variance_components()
+    >>> r = {"fixef": {"term": ["(Intercept)"], "estimate": [-0.0132521], "std_error": [0.0540547]},
+    ...      "varcorr": {"group": list(vc.group), "var1": list(vc.term), "var2": list(vc.term2),
+    ...                  "vcov": [0.1715996, 0.8477577]}, "loglik": -5507.3272704}
+    >>> parity_table(m, r).attrs["note"]
+    'All quantities agree within the tolerances.'
     """
     rows = []
     fe = result.fixed_effects()
@@ -314,7 +327,7 @@ def statsmodels_components(result) -> dict[str, float]:
     >>> from lme_helpers import data
     >>> fit = smf.mixedlm("normexam ~ 1", data.load("exam"), groups="school").fit()
     >>> sorted(statsmodels_components(fit))
-    ['Group Var', 'Scale']
+    ['Scale', 'school Var']
     """
     out: dict[str, float] = {}
     cov = result.cov_re

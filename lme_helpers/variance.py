@@ -124,7 +124,7 @@ def r2(result: LMEResult, slopes: str = "average") -> pd.Series:
     --------
     >>> from lme_helpers import fit, r2, data
     >>> r2(fit("normexam ~ standLRT + (1 | school)", data.load("exam"))).round(3).to_dict()
-    {'marginal': 0.322, 'conditional': 0.429}
+    {'marginal': 0.322, 'conditional': 0.418}
     """
     X = np.asarray(result.statsmodels.model.exog, dtype=float)
     fixed = X @ np.asarray(result.statsmodels.fe_params, dtype=float)

@@ -93,3 +93,33 @@ def test_language_tabs_stay_in_sync(browser_site):
     focusable = page.evaluate("() => [...document.querySelectorAll('.lme-side-by-side input')].every(i => i.tabIndex >= 0)")
     context.close()
     assert focusable and not problems, problems
+
+
+def test_search_finds_the_icc_chapter(browser_site):
+    base, browser = browser_site
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/search.html?q=ICC", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li", timeout=20_000)
+    links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    context.close()
+    assert any("04_null_model_icc" in (link or "") for link in links), links
+
+
+AXE = SITE.parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("rel", [p for p in (site_pages() if (SITE / "index.html").exists() else []) if p.startswith("book/")])
+def test_page_has_no_serious_accessibility_violations(browser_site, rel):
+    """axe-core (from npm) in the browser: no serious or critical violations."""
+    base, browser = browser_site
+    context, page, problems = visit(browser, base, rel)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    context.close()
+    assert not problems, problems
+    assert not result, result

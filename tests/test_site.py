@@ -69,3 +69,29 @@ def test_chapter_pages_have_launch_and_download_buttons(pages):
             continue  # only executable chapters launch in Binder
         assert "mybinder.org/v2/gh/" in html, rel
         assert "_sources/" in html, rel
+
+
+HREF = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"']", re.I)
+IDS = re.compile(r"\sid=[\"']([^\"']+)[\"']")
+
+
+def test_internal_links_and_anchors_resolve(pages):
+    """An offline link check: every internal link points to an existing file and anchor."""
+    id_cache: dict = {}
+    broken = []
+    for rel, html in pages.items():
+        base = (SITE / rel).parent
+        for href in HREF.findall(html):
+            if re.match(r"^(https?:|mailto:|javascript:|#$)", href) or href.startswith("//"):
+                continue
+            path, _, anchor = href.partition("#")
+            target = (base / path).resolve() if path else (SITE / rel).resolve()
+            if not target.exists():
+                broken.append(f"{rel}: {href}")
+                continue
+            if anchor and target.suffix == ".html":
+                if target not in id_cache:
+                    id_cache[target] = set(IDS.findall(target.read_text(encoding="utf-8")))
+                if anchor not in id_cache[target]:
+                    broken.append(f"{rel}: {href} (no anchor)")
+    assert not broken, broken[:20]

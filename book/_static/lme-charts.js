@@ -16,6 +16,7 @@
     window.vegaEmbed(view, spec, { actions: false, renderer: "svg" })
       .then(function (result) {
         figure.dataset.drawn = "yes";
+        figure.dataset.drawnAt = String(Math.round(performance.now()));
         var svg = view.querySelector("svg");
         if (svg) {
           svg.setAttribute("role", "img");
