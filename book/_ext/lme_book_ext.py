@@ -133,7 +133,16 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [a for a in context[key] if keep(a)]
 
 
+def _fix_citation_list_role(app, pagename, templatename, context, doctree) -> None:
+    """Drop docutils' role="list" on bibliographies: its children are doc-biblioentry, not
+    listitem, which accessibility checkers rightly report as an invalid list."""
+    body = context.get("body")
+    if body and 'role="list" class="citation-list"' in body:
+        context["body"] = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+
+
 def setup(app):
+    app.connect("html-page-context", _fix_citation_list_role)
     app.connect("html-page-context", _drop_thebe, priority=900)
     # Chapters executed for the book render charts with the book's offline renderer
     # (the kernel inherits this process's environment); elsewhere they use Altair's own.
