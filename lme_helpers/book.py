@@ -41,7 +41,7 @@ def glue(name: str, value) -> None:
     _glue(name, as_python(value), display=False)
 
 
-def check(value, *, between: tuple[float, float] | None = None, equals=None, because: str = "") -> str:
+def check(value, *, between: tuple[float, float] | None = None, equals=None, because: str = "") -> None:
     """A check the reader can run on their own answer; raises AssertionError with a hint if it fails.
 
     Parameters
@@ -57,8 +57,9 @@ def check(value, *, between: tuple[float, float] | None = None, equals=None, bec
 
     Examples
     --------
-    >>> message = check(0.12, between=(0.05, 0.25), because="authorities explain some of the variance")
-    ✓ 0.12 lies between 0.05 and 0.25: authorities explain some of the variance
+    >>> check(0.12, between=(0.05, 0.25), because="authorities explain some of the variance")
+    ✓ 0.12 lies between 0.05 and 0.25
+      because authorities explain some of the variance
     """
     value = as_python(value)
     if between is not None:
@@ -70,8 +71,8 @@ def check(value, *, between: tuple[float, float] | None = None, equals=None, bec
         claim = f"{value} equals {as_python(equals)}"
     else:
         raise ValueError("Give `between` or `equals`.")
-    message = f"{'✓' if ok else '✗'} {claim}" + (f": {because}" if because else "")
+    reason = f"\n  because {because}" if because else ""
     if not ok:
-        raise AssertionError(message.replace("lies between", "should lie between").replace(" equals ", " should equal "))
-    print(message)
-    return message
+        claim = claim.replace("lies between", "should lie between").replace(" equals ", " should equal ")
+        raise AssertionError(f"✗ {claim}{reason}")
+    print(f"✓ {claim}{reason}")

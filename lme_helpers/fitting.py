@@ -54,6 +54,19 @@ class DataWarning(FitWarning):
     """Rows were dropped or the data have a feature worth knowing about."""
 
 
+_default_formatwarning = warnings.formatwarning
+
+
+def _format_fit_warning(message, category, filename, lineno, line=None) -> str:
+    """Show lme_helpers' warnings as plain sentences, without the (temporary) file and line."""
+    if isinstance(category, type) and issubclass(category, FitWarning):
+        return f"{category.__name__}: {message}\n"
+    return _default_formatwarning(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = _format_fit_warning
+
+
 # --------------------------------------------------------------------------
 # model specification
 # --------------------------------------------------------------------------

@@ -46,9 +46,18 @@ if ! r_ok; then
 fi
 
 if [ "$mode" = test ]; then
-  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-    if can_apt; then apt_install chromium fonts-dejavu-core; else
-      echo "system-deps: the browser tests need Chromium (Debian: 'apt-get install chromium')." >&2; exit 1; fi
+  # Chromium for the browser tests; libatomic1 for the Node.js driver bundled with Playwright.
+  if command -v dpkg-query >/dev/null 2>&1; then
+    missing=()
+    for pkg in chromium libatomic1 fonts-dejavu-core; do
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+      if can_apt; then apt_install "${missing[@]}"; else
+        echo "system-deps: the browser tests need: ${missing[*]} (Debian: apt-get install ${missing[*]})." >&2; exit 1; fi
+    fi
+  elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    echo "system-deps: the browser tests need Chromium (and libatomic for Playwright's driver)." >&2; exit 1
   fi
 fi
 exit 0
