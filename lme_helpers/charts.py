@@ -253,10 +253,10 @@ def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Gr
     >>> title_of(shrinkage_plot(s, label="school"))
     'Small schools are pulled furthest towards the overall mean'
     """
-    need = {"level", "n", "no_pooling", "partial_pooling", "complete_pooling", "shrinkage"}
-    if not need <= set(table.columns):
-        raise ValueError(f"shrinkage_plot() needs the columns {sorted(need)} (from lme_helpers.shrinkage()).")
-    t = table[list(need)].copy()
+    need = ["level", "n", "no_pooling", "partial_pooling", "complete_pooling", "shrinkage"]  # a list: stable order
+    if not set(need) <= set(table.columns):
+        raise ValueError(f"shrinkage_plot() needs the columns {need} (from lme_helpers.shrinkage()).")
+    t = table[need].copy()
     x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
                alt.Tooltip("no_pooling:Q", format=".3f", title="raw estimate"),

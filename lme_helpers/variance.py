@@ -55,7 +55,9 @@ def icc(result: LMEResult, slopes: str = "average") -> float:
     - ``slopes="zero"``: take it where the predictors are zero, i.e. use the
       intercept variances only; centring a predictor then changes the ICC.
 
-    Both agree for random-intercept models.
+    Both agree for random-intercept models. For an uncorrelated random slope,
+    ``(x || g)``, ``performance`` 0.10 uses the variance at zero, so pass
+    ``slopes="zero"`` to reproduce its value for such models.
 
     Parameters
     ----------
