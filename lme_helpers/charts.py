@@ -153,8 +153,8 @@ def use_book_style(renderer: str | None = None) -> None:
     alt.renderers.enable(renderer)
 
 
-TITLE_CHARS = 42  # longer titles wrap, so that they fit a 390 px phone screen
-SUBTITLE_CHARS = 55
+TITLE_CHARS = 34  # longer titles wrap, so that they fit a 390 px phone screen
+SUBTITLE_CHARS = 46
 
 
 def _lines(text: str, width: int) -> str | list[str]:
