@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,6 @@ BUDGETS = {
     "cold_build_s": 90, "noop_rebuild_s": 3, "edit_rebuild_s": 10, "chapter_execution_s": 20,
     "page_kb": 400, "site_mb": 20, "charts_drawn_s": 3, "fit_overhead_x": 3,
 }
-SKIP = {".venv", "_build", "node_modules", ".git", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
 
 
 def timed(cmd, **kw) -> float:
@@ -43,8 +41,9 @@ def timed(cmd, **kw) -> float:
 
 def builds(results: dict) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix="lme-bench-"))
-    root = tmp / "repo"
-    shutil.copytree(ROOT, root, ignore=lambda d, names: [n for n in names if n in SKIP or n.endswith(".egg-info")])
+    from site_server import copy_repository
+
+    root = copy_repository(tmp / "repo")
     env = {**os.environ, "PYTHONPATH": str(root)}
     cmd = [str(JB), "build", str(root), "--warningiserror", "--keep-going", "--quiet"]
     results["cold_build_s"] = timed(cmd, env=env)

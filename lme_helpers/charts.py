@@ -375,8 +375,6 @@ def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance
         tooltip=[alt.Tooltip("level:N", title="level"), alt.Tooltip("variance:Q", format=".4f"),
                  alt.Tooltip("share:Q", format=".1%")],
     )
-    text = base.mark_text(color="white", fontWeight="bold", dx=0).encode(
-        x=alt.X("mid:Q"), text="label:N").transform_filter("datum.share > 0.06")
     t["mid"] = t.share.cumsum() - t.share / 2
     text = alt.Chart(t).mark_text(color="white", fontWeight="bold").encode(
         x="mid:Q", text="label:N").transform_filter("datum.share > 0.06")

@@ -100,9 +100,7 @@ def student_notebook(path: str | Path) -> nbformat.NotebookNode:
         cell = copy.deepcopy(item)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            tags = cell.metadata.get("tags", [])
             # cells tagged remove-cell stay: the set-up they hide on the page is needed to run the notebook
-            del tags
         out.cells.append(cell)
     out.metadata.pop("jupytext", None)
     out.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})

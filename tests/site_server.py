@@ -23,6 +23,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+COPY_SKIP = {".venv", "_build", "node_modules", ".git", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
+
+
+def copy_repository(dest: Path, root: Path = ROOT) -> Path:
+    """Copy the repository's working tree to ``dest``, without environments, builds and caches."""
+
+    def ignore(folder, names):
+        return [n for n in names if n in COPY_SKIP or n.endswith(".egg-info")]
+
+    shutil.copytree(root, dest, ignore=ignore)
+    return dest
+
+
 def chromium_path() -> str:
     """Path of the system Chromium (Debian's package)."""
     for name in ("chromium", "chromium-browser", "google-chrome"):

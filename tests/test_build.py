@@ -8,26 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from site_server import copy_repository
 
 pytestmark = pytest.mark.slow
 
 JB = Path(sys.executable).parent / "jupyter-book"
-SKIP = {".venv", "_build", "node_modules", ".git", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
-
-
-def copy_repository(dest: Path) -> Path:
-    def ignore(folder, names):
-        return [n for n in names if n in SKIP or n.endswith(".egg-info")]
-
-    shutil.copytree(ROOT, dest, ignore=ignore)
-    return dest
 
 
 def build(root: Path) -> subprocess.CompletedProcess:
