@@ -13,13 +13,50 @@ The public API:
   draws the book's figures; :mod:`lme_helpers.rbridge` runs R's lme4.
 """
 
-from . import data
-from .comparison import boundary_p_value, compare
-from .fitting import ConvergenceWarning, DataWarning, FitWarning, LMEResult, SingularFitWarning, fit
-from .formula import parse_formula
-from .shrinkage import shrinkage, shrinkage_factor
-from .simulation import simulate, simulate_schools
-from .variance import design_effect, icc, r2, variance_partition
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Names are imported on first use (PEP 562), so that a tool needing one small part
+# (the book's build asks the R bridge whether R is present) does not pay for importing
+# statsmodels and SciPy. ``import lme_helpers as lh; lh.fit(...)`` works as usual.
+_EXPORTS = {
+    "fit": "fitting", "LMEResult": "fitting", "FitWarning": "fitting",
+    "SingularFitWarning": "fitting", "ConvergenceWarning": "fitting", "DataWarning": "fitting",
+    "parse_formula": "formula",
+    "icc": "variance", "design_effect": "variance", "r2": "variance", "variance_partition": "variance",
+    "shrinkage": "pooling", "shrinkage_factor": "pooling",
+    "compare": "comparison", "boundary_p_value": "comparison",
+    "simulate": "simulation", "simulate_schools": "simulation",
+}
+_SUBMODULES = {"data", "charts", "rbridge", "sidebyside", "book", "notebooks",
+               "fitting", "formula", "variance", "pooling", "comparison", "simulation"}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from . import data
+    from .comparison import boundary_p_value, compare
+    from .fitting import ConvergenceWarning, DataWarning, FitWarning, LMEResult, SingularFitWarning, fit
+    from .formula import parse_formula
+    from .pooling import shrinkage, shrinkage_factor
+    from .simulation import simulate, simulate_schools
+    from .variance import design_effect, icc, r2, variance_partition
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'lme_helpers' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+
 
 __version__ = "0.1.0"
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jupytext
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["student_notebook", "reinsert_solutions", "solution_cells", "has_exercises"]
 
@@ -47,8 +48,16 @@ def _split(text: str):
         yield "text", text[pos:]
 
 
+def _read(path: str | Path) -> nbformat.NotebookNode:
+    import jupytext  # imported here: the book's build checks pages for exercises without it
+
+    return jupytext.read(path, fmt="md:myst")
+
+
 def _walk(nb):
     """Yield (cell or text piece, current solution label or None)."""
+    import nbformat
+
     label = None
     for cell in nb.cells:
         if cell.cell_type != "markdown":
@@ -85,7 +94,9 @@ def student_notebook(path: str | Path) -> nbformat.NotebookNode:
     >>> sum(1 for c in nb.cells if c.metadata.get("exercise"))
     3
     """
-    nb = jupytext.read(path, fmt="md:myst")
+    import nbformat
+
+    nb = _read(path)
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
     for item, label in _walk(nb):
         if isinstance(item, tuple):
@@ -111,7 +122,7 @@ def student_notebook(path: str | Path) -> nbformat.NotebookNode:
 
 def solution_cells(path: str | Path) -> dict[str, list]:
     """The code cells of each solution in the chapter, by exercise label."""
-    nb = jupytext.read(path, fmt="md:myst")
+    nb = _read(path)
     out: dict[str, list] = {}
     for item, label in _walk(nb):
         if label is not None and not isinstance(item, tuple) and item.cell_type == "code":

@@ -15,8 +15,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RStatus", "RNotAvailable", "RResult", "r_status", "run_r", "R_PACKAGES", "lme4_term"]
 
@@ -44,12 +46,21 @@ class RStatus:
         return "; ".join(f"{k} {v}" for k, v in self.versions.items())
 
 
+STATUS_CACHE_ENV = "LME_HELPERS_R_STATUS_CACHE"
+
+
 @functools.lru_cache(maxsize=1)
 def r_status() -> RStatus:
     """Find ``Rscript`` and the R packages :data:`R_PACKAGES`.
 
     Set the environment variable ``LME_HELPERS_NO_R=1`` to behave as if R were
     absent (to test or build the R-free version of the book).
+
+    Starting R to ask takes a second or two. When the environment variable
+    ``LME_HELPERS_R_STATUS_CACHE`` names a file (the book's build sets it), the
+    answer is kept there and reused for as long as ``Rscript`` and R's library
+    folders are unchanged: installing, upgrading or removing an R package, or R
+    itself, changes them and R is asked again.
 
     Examples
     --------
@@ -62,7 +73,28 @@ def r_status() -> RStatus:
     rscript = shutil.which("Rscript")
     if rscript is None:
         return RStatus(False, None, {}, "Rscript is not on the PATH")
+    cache = Path(os.environ[STATUS_CACHE_ENV]) if os.environ.get(STATUS_CACHE_ENV) else None
+    if cache is not None:
+        cached = _cached_status(cache, rscript)
+        if cached is not None:
+            return cached
+    status, libraries = _probe_r(rscript)
+    if cache is not None and libraries:
+        record = {"key": _r_environment_key(rscript, libraries), "libraries": libraries,
+                  "status": {"available": status.available, "rscript": status.rscript,
+                             "versions": status.versions, "reason": status.reason}}
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(record, indent=1))
+        except OSError:  # a read-only location only costs the next caller a new probe
+            pass
+    return status
+
+
+def _probe_r(rscript: str) -> tuple[RStatus, list[str]]:
+    """Ask R for its version, the packages' versions and its library folders."""
     code = (
+        "cat('LIBS', .libPaths(), sep = '\\t'); cat('\\n');"
         "pk <- c(" + ", ".join(f'"{p}"' for p in R_PACKAGES) + ");"
         "ok <- vapply(pk, requireNamespace, logical(1), quietly = TRUE);"
         "if (!all(ok)) { cat('MISSING', pk[!ok], '\\n'); quit(status = 3) };"
@@ -72,13 +104,45 @@ def r_status() -> RStatus:
     try:
         out = subprocess.run([rscript, "--vanilla", "-e", code], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return RStatus(False, rscript, {}, f"Rscript failed to start: {exc}")
+        return RStatus(False, rscript, {}, f"Rscript failed to start: {exc}"), []
+    lines = out.stdout.strip().splitlines()
+    libraries = lines.pop(0).split("\t")[1:] if lines and lines[0].startswith("LIBS") else []
     if out.returncode != 0:
-        missing = out.stdout.replace("MISSING", "").split()
+        missing = " ".join(lines).replace("MISSING", "").split()
         reason = f"R packages missing: {', '.join(missing)}" if missing else out.stderr.strip()[:200]
-        return RStatus(False, rscript, {}, reason)
-    versions = dict(line.split(None, 1) for line in out.stdout.strip().splitlines())
-    return RStatus(True, rscript, {k: v.strip() for k, v in versions.items()}, "")
+        return RStatus(False, rscript, {}, reason), libraries
+    versions = dict(line.split(None, 1) for line in lines)
+    return RStatus(True, rscript, {k: v.strip() for k, v in versions.items()}, ""), libraries
+
+
+def _r_environment_key(rscript: str, libraries: list[str]) -> list:
+    """What R's answer depends on: Rscript itself, R's environment variables, and the
+    library folders with the book's packages in them (their modification times change
+    when a package is installed, upgraded or removed)."""
+
+    def stamp(path: Path) -> list:
+        try:
+            info = path.stat()
+        except OSError:
+            return [str(path), None]
+        return [str(path), info.st_mtime_ns, info.st_size]
+
+    real = Path(rscript).resolve()
+    key = [stamp(real), sorted((k, v) for k, v in os.environ.items() if k.startswith("R_"))]
+    for lib in libraries:
+        key.append(stamp(Path(lib)))
+        key.extend(stamp(Path(lib) / pkg / "DESCRIPTION") for pkg in R_PACKAGES)
+    return key
+
+
+def _cached_status(cache: Path, rscript: str) -> RStatus | None:
+    try:
+        record = json.loads(cache.read_text())
+        if record["key"] != json.loads(json.dumps(_r_environment_key(rscript, record["libraries"]))):
+            return None
+        return RStatus(**record["status"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass
@@ -130,7 +194,7 @@ def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, tim
     if not script.exists():
         raise FileNotFoundError(f"R script {script} not found.")
     with tempfile.TemporaryDirectory(prefix="lme-r-") as tmp:
-        if isinstance(data, pd.DataFrame):
+        if hasattr(data, "to_csv"):
             data_path = Path(tmp) / "data.csv"
             data.to_csv(data_path, index=False)
         else:

@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ["lme_helpers", "data", "book/r", "book/_ext", "requirements.txt"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+R_STATUS_CACHE = "LME_HELPERS_R_STATUS_CACHE"
+STUDENT_DIR = "_static/student"
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -46,6 +48,9 @@ def _stamp_path(app) -> Path:
 
 
 def _on_config_inited(app, config) -> None:
+    # R's answer to "is lme4 installed?" is kept next to the build and reused by every
+    # chapter's kernel (they inherit this environment) until R or its packages change.
+    os.environ.setdefault(R_STATUS_CACHE, str(Path(app.outdir).parent / ".lme_r_status.json"))
     current = fingerprint()
     app.lme_fingerprint = current
     stamp = _stamp_path(app)
@@ -58,7 +63,7 @@ def _on_config_inited(app, config) -> None:
             shutil.rmtree(doctrees)
         return
     cache = Path(config.nb_execution_cache_path) if config.nb_execution_cache_path else Path(app.outdir).parent / ".jupyter_cache"
-    for folder in (cache, doctrees):
+    for folder in (cache, doctrees, Path(app.outdir) / STUDENT_DIR):
         if folder.exists():
             shutil.rmtree(folder)
     if previous:
@@ -69,8 +74,6 @@ def _on_build_finished(app, exception) -> None:
     clean = exception is None and app.statuscode == 0 and getattr(app, "_warncount", 0) == 0
     _stamp_path(app).write_text(f"{app.lme_fingerprint} {'clean' if clean else 'dirty'}\n")
 
-
-STUDENT_DIR = "_static/student"
 
 
 def _student_source(app, pagename: str) -> Path | None:
@@ -102,16 +105,20 @@ def _add_student_button(app, pagename, templatename, context, doctree) -> None:
 def _write_student_notebooks(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    import nbformat
-
-    from lme_helpers.notebooks import student_notebook
-
     out = Path(app.outdir) / STUDENT_DIR
     out.mkdir(parents=True, exist_ok=True)
     for docname in sorted(app.env.found_docs):
         source = _student_source(app, docname)
-        if source is not None:
-            nbformat.write(student_notebook(source), out / f"{Path(docname).name}.ipynb")
+        target = out / f"{Path(docname).name}.ipynb"
+        if source is None:
+            target.unlink(missing_ok=True)  # a chapter whose exercises were removed
+        # (the folder is emptied whenever the helpers change, so an older source means up to date)
+        elif (not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns):
+            import nbformat
+
+            from lme_helpers.notebooks import student_notebook
+
+            nbformat.write(student_notebook(source), target)
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
