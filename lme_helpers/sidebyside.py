@@ -133,17 +133,19 @@ class SideBySide:
     >>> sbs = SideBySide("a = 1", "b = a + 1", script, namespace=namespace, data=data_file)
     >>> namespace["b"], 'data-sync-id="r"' in sbs._repr_html_()
     (2, True)
+    >>> repr(sbs).startswith("<SideBySide statsmodels | lme_helpers | lme4 for exam_null.R;")
+    True
     """
 
     statsmodels: str | None
     helpers: str
     r_script: str | Path
-    namespace: dict
+    namespace: dict = field(repr=False)
     data: str | Path | None = None
-    r_result: object | None = None
+    r_result: object | None = field(default=None, repr=False)
     r_section: str | None = None
-    outputs: dict = field(default_factory=dict)
-    r_results: dict | None = None
+    outputs: dict = field(default_factory=dict, repr=False)
+    r_results: dict | None = field(default=None, repr=False)
     r_reason: str = ""
 
     def __post_init__(self) -> None:
@@ -169,6 +171,14 @@ class SideBySide:
             out = _section(out, self.r_section, "---- {} ----")
         self.outputs["r"] = out
         self.r_results = result.results
+
+    def __repr__(self) -> str:
+        # The plain-text form (what a notebook saves next to the HTML tabs): short, and free of
+        # the namespace, whose repr would hold every object of the session.
+        tabs = ["statsmodels"] * (self.statsmodels is not None) + ["lme_helpers", "lme4"]
+        r = "R ran" if self.r_ran else f"R not run: {self.r_reason}"
+        section = f" [{self.r_section}]" if self.r_section else ""
+        return f"<SideBySide {' | '.join(tabs)} for {Path(self.r_script).name}{section}; {r}>"
 
     def _run_python(self, code: str) -> str:
         buffer = io.StringIO()

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 JB = Path(sys.executable).parent / "jupyter-book"
 
 
-def build(root: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+def build(root: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root), **extra_env}
     proc = subprocess.run([str(JB), "build", str(root), "--warningiserror", "--nitpick", "--keep-going"],
                           env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -45,12 +45,15 @@ def fresh_copy(tmp_path_factory):
     if not (ROOT / "book" / "_static" / "vendor" / "VERSIONS").exists():
         pytest.fail("book/_static/vendor is missing: run 'make book' first.")
     root = copy_repository(tmp_path_factory.mktemp("book") / "repo")
-    build(root)
+    # One chapter at a time here, while `make book` runs several kernels at once: the
+    # comparison below also shows that parallel execution changes nothing on the pages.
+    proc = build(root, LME_BUILD_JOBS="1")
+    assert "kernels in parallel" not in proc.stdout + proc.stderr
     return root
 
 
 def test_two_builds_give_identical_pages(fresh_copy):
-    """A build from scratch reproduces every page of the main build byte for byte."""
+    """A build from scratch reproduces every page and downloadable notebook of the main build byte for byte."""
     main = ROOT / "_build" / "html"
     if not (main / "index.html").exists():
         pytest.fail("No main build in _build/html: run 'make book' first.")
@@ -59,6 +62,10 @@ def test_two_builds_give_identical_pages(fresh_copy):
     assert pages
     for rel in pages:
         assert page_text(new / rel) == page_text(main / rel), f"{rel} differs between two builds"
+    notebooks = sorted(p.relative_to(new) for p in new.glob("_sources/book/*.ipynb"))
+    assert len(notebooks) >= 9
+    for rel in notebooks:
+        assert (new / rel).read_bytes() == (main / rel).read_bytes(), f"{rel} differs between two builds"
 
 
 def test_helper_change_reexecutes_chapters(fresh_copy):
@@ -76,6 +83,7 @@ def test_helper_change_reexecutes_chapters(fresh_copy):
     proc = build(fresh_copy)
     assert "re-executing" not in proc.stdout + proc.stderr
     assert "Executing notebook" not in proc.stdout + proc.stderr
+    assert "kernels in parallel" not in proc.stdout + proc.stderr
 
 
 def test_book_builds_without_r(tmp_path):

@@ -71,6 +71,23 @@ def test_chapter_pages_have_launch_and_download_buttons(pages):
         assert "_sources/" in html, rel
 
 
+def test_downloadable_notebooks_hold_their_outputs():
+    """The '.ipynb' download of each chapter is the executed notebook, free of session internals."""
+    import json
+
+    notebooks = sorted((SITE / "_sources" / "book").glob("*.ipynb"))
+    assert len(notebooks) >= 9
+    for path in notebooks:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code and all(c["execution_count"] for c in code), f"{path.name}: cells without execution counts"
+        assert any(c["outputs"] for c in code), f"{path.name}: no outputs"
+        text = path.read_text(encoding="utf-8")
+        # memory addresses would mean an object's default repr leaked (and differ between builds)
+        assert not re.search(r" at 0x[0-9a-f]{6,}", text), f"{path.name} shows a memory address"
+        assert "application/papermill.record" not in text, f"{path.name} keeps glue records"
+
+
 HREF = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"']", re.I)
 IDS = re.compile(r"\sid=[\"']([^\"']+)[\"']")
 

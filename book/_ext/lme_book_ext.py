@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from lme_parallel import execute_outdated, write_executed_notebook
+
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ["lme_helpers", "data", "book/r", "book/_ext", "requirements.txt"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
@@ -155,6 +157,8 @@ def setup(app):
     # (the kernel inherits this process's environment); elsewhere they use Altair's own.
     os.environ["LME_BOOK_BUILD"] = "1"
     app.connect("config-inited", _on_config_inited, priority=900)
+    app.connect("env-before-read-docs", execute_outdated)
+    app.connect("doctree-read", write_executed_notebook)
     app.connect("html-page-context", _add_student_button, priority=950)
     app.connect("build-finished", _write_student_notebooks, priority=400)
     app.connect("build-finished", _on_build_finished)
