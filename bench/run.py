@@ -164,7 +164,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the builds and chapter executions")
     args = parser.parse_args()
-    results: dict = {}
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from lme_parallel import jobs
+
+    results: dict = {"machine": {"cpus": os.cpu_count(), "build_kernels": jobs(), "python": sys.version.split()[0]}}
     site = ROOT / "_build" / "html"
     if not args.quick:
         root = builds(results)
@@ -174,6 +177,7 @@ def main() -> None:
     drawing(results, site)
     fit_overhead(results)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{results['machine']['cpus']} CPUs; chapters executed in up to {results['machine']['build_kernels']} kernels at once")
     ok = report(results)
     print("results written to bench/results.json")
     if not ok:
