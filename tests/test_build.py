@@ -104,3 +104,22 @@ def test_book_builds_without_r(tmp_path):
     assert "R output not shown" in html and "built without R" in html
     assert "Not computed: R was not available" in html
     assert "Linear mixed model fit by REML" not in html  # no lme4 output
+
+
+def test_parallel_execution_reports_a_failing_cell(tmp_path):
+    """A cell error in a chapter executed in the parallel pool still fails the build and names the error."""
+    root = copy_repository(tmp_path / "repo")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nparts:\n  - caption: Pages\n    chapters:\n"
+        "      - file: book/running\n      - file: book/datasets\n"
+    )
+    chapter = root / "book" / "datasets.md"
+    chapter.write_text(chapter.read_text() + "\n```{code-cell} ipython3\nraise ZeroDivisionError('planted failure')\n```\n")
+    env = {**os.environ, "PYTHONPATH": str(root), "LME_BUILD_JOBS": "2"}
+    proc = subprocess.run([str(JB), "build", str(root), "--keep-going"], env=env,
+                          capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert "executing 2 chapters with 2 kernels in parallel" in output
+    assert "book/datasets: a cell failed" in output
+    assert proc.returncode != 0
+    assert "planted failure" in output and "datasets" in output

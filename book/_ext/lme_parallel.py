@@ -110,8 +110,8 @@ def write_executed_notebook(app, doctree) -> None:
 
     myst-nb writes the notebook it read, which holds outputs only when it executed
     the chapter itself, not when it took them from the cache. This writes the
-    cached, executed notebook in its place (stable cell ids, so that every build
-    gives the same file), whichever way the outputs were obtained.
+    cached, executed notebook in its place, whichever way the outputs were obtained,
+    with stable cell ids and merged streams, so that every build gives the same file.
     """
     env = app.env
     if getattr(env, "mystnb_config", None) is None or env.mystnb_config.execution_mode != "cache":
@@ -124,11 +124,16 @@ def write_executed_notebook(app, doctree) -> None:
     except KeyError:
         return  # not executed (the build reports why)
     import nbformat
+    from myst_nb.core.utils import coalesce_streams
 
     for i, cell in enumerate(merged.cells):
         cell["id"] = f"cell-{i:03d}"
         if cell.cell_type == "code":  # as myst-nb does: glued values are for the page, not the notebook
             cell.outputs = [o for o in cell.outputs if "scrapbook" not in o.get("metadata", {})]
+            if env.mystnb_config.merge_streams:
+                # as on the page: printed text in one piece per stream (the kernel splits it
+                # into messages at varying points, which would make every build's file differ)
+                cell.outputs = coalesce_streams(cell.outputs)
     target = Path(app.outdir).parent / "jupyter_execute" / f"{env.docname}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(nbformat.writes(merged), encoding="utf-8")
