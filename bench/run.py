@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
 JB = Path(sys.executable).parent / "jupyter-book"
 BUDGETS = {
     "cold_build_s": 90, "noop_rebuild_s": 3, "edit_rebuild_s": 10, "chapter_execution_s": 20,
@@ -57,6 +58,7 @@ def builds(results: dict) -> Path:
 def chapter_times(results: dict) -> None:
     import jupytext
     import nbclient
+    from lme_parallel import _encrypted_kernel
 
     toc = (ROOT / "_toc.yml").read_text()
     import re
@@ -68,7 +70,7 @@ def chapter_times(results: dict) -> None:
             continue
         nb = jupytext.read(path)
         start = time.perf_counter()
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", **_encrypted_kernel(nb),
                                 resources={"metadata": {"path": str(path.parent)}}).execute()
         times[name] = round(time.perf_counter() - start, 2)
     results["chapter_execution_s"] = times
@@ -164,7 +166,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the builds and chapter executions")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
     from lme_parallel import jobs
 
     results: dict = {"machine": {"cpus": os.cpu_count(), "build_kernels": jobs(), "python": sys.version.split()[0]}}

@@ -6,7 +6,8 @@ one kernel at a time. Just before reading (``env-before-read-docs``) this module
 finds the chapters without an up-to-date entry in the execution cache, runs
 them in a pool of kernels (longest first, using the times of the last build),
 and stores the results in the cache. Sphinx's reading then takes every chapter
-from the cache, exactly as on a rebuild.
+from the cache, exactly as on a rebuild. The kernels get CurveZMQ keys, so the
+build talks to them encrypted.
 
 Nothing else changes: the notebook is read and hashed with myst-nb's own reader
 and jupyter-cache's own hash, and executed with the same function, working
@@ -15,7 +16,7 @@ is not cached, so myst-nb executes it again while reading and reports the error
 in its usual way (and ``raise_on_error`` stops the build).
 
 ``LME_BUILD_JOBS`` sets the number of kernels (default: the number of CPUs,
-at most 4; ``1`` turns the pool off).
+at most 4; ``1`` turns the pool off and leaves execution to myst-nb).
 """
 
 from __future__ import annotations
@@ -139,6 +140,22 @@ def write_executed_notebook(app, doctree) -> None:
     target.write_text(nbformat.writes(merged), encoding="utf-8")
 
 
+def _encrypted_kernel(notebook) -> dict:
+    """A kernel manager that gives the kernel CurveZMQ keys, when the kernel supports them.
+
+    Kernels otherwise talk to the build over unencrypted local TCP (and ipykernel
+    prints a warning saying so for each one).
+    """
+    from jupyter_client.manager import KernelManager
+    from traitlets import TraitError
+
+    name = notebook.metadata.get("kernelspec", {}).get("name") or "python3"
+    try:
+        return {"km": KernelManager(kernel_name=name, transport_encryption="auto")}
+    except TraitError:  # libzmq without CurveZMQ: the default, unencrypted transport
+        return {}
+
+
 def execute_outdated(app, env, docnames: list[str]) -> None:
     """``env-before-read-docs`` handler: fill the execution cache for ``docnames`` in parallel."""
     nb_config = getattr(env, "mystnb_config", None)
@@ -154,8 +171,8 @@ def execute_outdated(app, env, docnames: list[str]) -> None:
         found = _needs_execution(env, docname, cache)
         if found is not None:
             pending[docname] = found
-    if len(pending) < 2:
-        return  # nothing to gain: myst-nb executes it while reading
+    if not pending:
+        return
 
     times_path = Path(app.outdir).parent / TIMES_FILE
     try:
@@ -163,12 +180,14 @@ def execute_outdated(app, env, docnames: list[str]) -> None:
     except (OSError, ValueError):
         last_times = {}
     order = schedule({d: p for d, (p, _) in pending.items()}, last_times)
-    logger.info(f"executing {len(order)} chapters with {min(workers, len(order))} kernels in parallel")
+    kernels = min(workers, len(order))
+    logger.info(f"executing {len(order)} {'chapter' if len(order) == 1 else 'chapters'} ({kernels} at a time)")
 
     def run(docname: str):
         path, notebook = pending[docname]
         return single_nb_execution(notebook, cwd=str(path.parent), timeout=nb_config.execution_timeout,
-                                   allow_errors=nb_config.execution_allow_errors, meta_override=True)
+                                   allow_errors=nb_config.execution_allow_errors, meta_override=True,
+                                   **_encrypted_kernel(notebook))
 
     with ThreadPoolExecutor(max_workers=min(workers, len(order))) as pool:
         futures = {pool.submit(run, d): d for d in order}
