@@ -58,7 +58,7 @@ def builds(results: dict) -> Path:
 def chapter_times(results: dict) -> None:
     import jupytext
     import nbclient
-    from lme_parallel import _encrypted_kernel
+    from lme_parallel import encrypted_kernel
 
     toc = (ROOT / "_toc.yml").read_text()
     import re
@@ -70,7 +70,7 @@ def chapter_times(results: dict) -> None:
             continue
         nb = jupytext.read(path)
         start = time.perf_counter()
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", **_encrypted_kernel(nb),
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", **encrypted_kernel(nb),
                                 resources={"metadata": {"path": str(path.parent)}}).execute()
         times[name] = round(time.perf_counter() - start, 2)
     results["chapter_execution_s"] = times

@@ -140,7 +140,7 @@ def write_executed_notebook(app, doctree) -> None:
     target.write_text(nbformat.writes(merged), encoding="utf-8")
 
 
-def _encrypted_kernel(notebook) -> dict:
+def encrypted_kernel(notebook) -> dict:
     """A kernel manager that gives the kernel CurveZMQ keys, when the kernel supports them.
 
     Kernels otherwise talk to the build over unencrypted local TCP (and ipykernel
@@ -187,7 +187,7 @@ def execute_outdated(app, env, docnames: list[str]) -> None:
         path, notebook = pending[docname]
         return single_nb_execution(notebook, cwd=str(path.parent), timeout=nb_config.execution_timeout,
                                    allow_errors=nb_config.execution_allow_errors, meta_override=True,
-                                   **_encrypted_kernel(notebook))
+                                   **encrypted_kernel(notebook))
 
     with ThreadPoolExecutor(max_workers=min(workers, len(order))) as pool:
         futures = {pool.submit(run, d): d for d in order}
