@@ -70,7 +70,7 @@ def chapter_times(results: dict) -> None:
             continue
         nb = jupytext.read(path)
         start = time.perf_counter()
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", **encrypted_kernel(nb),
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", **encrypted_kernel(),
                                 resources={"metadata": {"path": str(path.parent)}}).execute()
         times[name] = round(time.perf_counter() - start, 2)
     results["chapter_execution_s"] = times

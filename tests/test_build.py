@@ -78,6 +78,9 @@ def test_helper_change_reexecutes_chapters(fresh_copy):
     proc = build(fresh_copy)
     assert "re-executing every chapter" in proc.stdout + proc.stderr
     assert "without encryption" not in proc.stdout + proc.stderr  # the kernels get CurveZMQ keys
+    # every kernel is shut down with its notebook (an orphan would say so once the build exits,
+    # on the same output, which subprocess.run waits for)
+    assert "Parent appears to have exited" not in proc.stdout + proc.stderr
     html = running.read_text()
     assert "<td>9.9.9-changed</td>" in html and f"<td>{version}</td>" not in html
     # and a no-op rebuild keeps the cache (nothing re-executed)

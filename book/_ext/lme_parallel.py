@@ -140,20 +140,19 @@ def write_executed_notebook(app, doctree) -> None:
     target.write_text(nbformat.writes(merged), encoding="utf-8")
 
 
-def encrypted_kernel(notebook) -> dict:
-    """A kernel manager that gives the kernel CurveZMQ keys, when the kernel supports them.
+def encrypted_kernel() -> dict:
+    """Keyword arguments for nbclient that give each kernel CurveZMQ keys, when libzmq has them.
 
     Kernels otherwise talk to the build over unencrypted local TCP (and ipykernel
-    prints a warning saying so for each one).
+    prints a warning saying so for each one). The kernel manager stays nbclient's
+    own, so nbclient shuts the kernel down when the notebook is done.
     """
-    from jupyter_client.manager import KernelManager
-    from traitlets import TraitError
+    import zmq
+    from traitlets.config import Config
 
-    name = notebook.metadata.get("kernelspec", {}).get("name") or "python3"
-    try:
-        return {"km": KernelManager(kernel_name=name, transport_encryption="auto")}
-    except TraitError:  # libzmq without CurveZMQ: the default, unencrypted transport
+    if not zmq.has("curve"):
         return {}
+    return {"config": Config({"KernelManager": {"transport_encryption": "auto"}})}
 
 
 def execute_outdated(app, env, docnames: list[str]) -> None:
@@ -187,9 +186,9 @@ def execute_outdated(app, env, docnames: list[str]) -> None:
         path, notebook = pending[docname]
         return single_nb_execution(notebook, cwd=str(path.parent), timeout=nb_config.execution_timeout,
                                    allow_errors=nb_config.execution_allow_errors, meta_override=True,
-                                   **encrypted_kernel(notebook))
+                                   **encrypted_kernel())
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(order))) as pool:
+    with ThreadPoolExecutor(max_workers=kernels) as pool:
         futures = {pool.submit(run, d): d for d in order}
         for future in as_completed(futures):
             docname = futures[future]
