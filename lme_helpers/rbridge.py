@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,9 +80,7 @@ def r_status() -> RStatus:
             return cached
     status, libraries = _probe_r(rscript)
     if cache is not None and libraries:
-        record = {"key": _r_environment_key(rscript, libraries), "libraries": libraries,
-                  "status": {"available": status.available, "rscript": status.rscript,
-                             "versions": status.versions, "reason": status.reason}}
+        record = {"key": _r_environment_key(rscript, libraries), "libraries": libraries, "status": asdict(status)}
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(record, indent=1))
@@ -128,7 +126,7 @@ def _r_environment_key(rscript: str, libraries: list[str]) -> list:
         return [str(path), info.st_mtime_ns, info.st_size]
 
     real = Path(rscript).resolve()
-    key = [stamp(real), sorted((k, v) for k, v in os.environ.items() if k.startswith("R_"))]
+    key = [stamp(real), sorted([k, v] for k, v in os.environ.items() if k.startswith("R_"))]
     for lib in libraries:
         key.append(stamp(Path(lib)))
         key.extend(stamp(Path(lib) / pkg / "DESCRIPTION") for pkg in R_PACKAGES)
@@ -138,7 +136,7 @@ def _r_environment_key(rscript: str, libraries: list[str]) -> list:
 def _cached_status(cache: Path, rscript: str) -> RStatus | None:
     try:
         record = json.loads(cache.read_text())
-        if record["key"] != json.loads(json.dumps(_r_environment_key(rscript, record["libraries"]))):
+        if record["key"] != _r_environment_key(rscript, record["libraries"]):  # lists, as JSON keeps them
             return None
         return RStatus(**record["status"])
     except (OSError, ValueError, KeyError, TypeError):
