@@ -316,7 +316,7 @@ def varying_lines(
     2
     """
     group = group or result.grouping[0]
-    beta = result.statsmodels.fe_params
+    beta = result.fe_params
     if x not in beta.index:
         raise ValueError(f"{x!r} is not a fixed effect of {result.formula!r}; fixed effects are {list(beta.index)}.")
     xs = result.data[x]

@@ -46,7 +46,7 @@ def _info(model, name: str) -> dict:
             "loglik": model.loglik,
             "n_var": int((vc.term2 == "").sum()),
             "n_cov": int((vc.term2 != "").sum()),
-            "fixed": tuple(model.statsmodels.fe_params.index),
+            "fixed": tuple(model.fe_params.index),
             "nobs": model.nobs,
             "reml": model.reml,
         }

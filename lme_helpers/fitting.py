@@ -15,6 +15,7 @@ boundary (singular) fits and genuine non-convergence.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from .formula import ParsedFormula, RandomTerm, parse_formula
+from .lmm import SINGULAR_TOL, LmmEngine, design_from_frame
 
 __all__ = ["fit", "LMEResult", "FitWarning", "SingularFitWarning", "ConvergenceWarning"]
 
@@ -35,7 +37,6 @@ _FUNCTIONS = {
     "center", "scale", "standardize", "Treatment", "Sum", "Diff", "Poly", "poly",
     "bs", "cr", "cc", "te",
 }
-_SINGULAR_TOL = 1e-8  # variance / sigma^2, i.e. lme4's theta < 1e-4
 
 
 class FitWarning(UserWarning):
@@ -43,7 +44,7 @@ class FitWarning(UserWarning):
 
 
 class SingularFitWarning(FitWarning):
-    """A variance is estimated as (nearly) zero or a correlation as (nearly) ±1."""
+    """A random-effects covariance matrix is estimated as rank deficient (lme4's ``isSingular``)."""
 
 
 class ConvergenceWarning(FitWarning):
@@ -425,6 +426,43 @@ def _robust_fit(model: sm.MixedLM, reml: bool, maxiter: int = 200) -> tuple[Any,
 
 
 # --------------------------------------------------------------------------
+# the lme4 formulation of the fitted model
+# --------------------------------------------------------------------------
+
+
+def _engine_terms(spec: _Spec) -> list[tuple[str, tuple[str, ...], pd.Series]]:
+    """(group name, effects, level labels) for each random-effects term, as lme4 splits them."""
+    out = []
+    for t in spec.parsed.random:
+        effects = (["(Intercept)"] if t.intercept else []) + list(t.slopes)
+        labels = spec.data[spec.group_columns[t.group_name]].reset_index(drop=True)
+        if t.correlated or len(effects) == 1:
+            out.append((t.group_name, tuple(effects), labels))
+        else:  # (x || g): one term per effect
+            out.extend((t.group_name, (e,), labels) for e in effects)
+    return out
+
+
+def _build_engine(spec: _Spec, model: sm.MixedLM) -> LmmEngine:
+    Z, blocks = design_from_frame(spec.data.reset_index(drop=True), _engine_terms(spec))
+    return LmmEngine(np.asarray(model.exog, dtype=float), np.asarray(model.endog, dtype=float), Z, blocks,
+                     list(model.exog_names))
+
+
+def _statsmodels_theta(spec: _Spec, model: sm.MixedLM, result: Any, engine: LmmEngine) -> np.ndarray:
+    """θ (lme4's relative Cholesky factors) of a statsmodels fit."""
+    covs: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+    if spec.re_terms:
+        covs[(spec.outer_name, tuple(spec.re_terms))] = np.asarray(result.cov_re, dtype=float)
+    if spec.vc:
+        names = list(model.exog_vc.names)
+        vcomp = np.asarray(result.vcomp, dtype=float)
+        for part in spec.vc:
+            covs[(part.term.group_name, (part.covariate or "(Intercept)",))] = np.array([[vcomp[names.index(part.key)]]])
+    return engine.theta_from_covariances([covs[(b.group, b.terms)] for b in engine.blocks], float(result.scale))
+
+
+# --------------------------------------------------------------------------
 # result
 # --------------------------------------------------------------------------
 
@@ -432,8 +470,10 @@ def _robust_fit(model: sm.MixedLM, reml: bool, maxiter: int = 200) -> tuple[Any,
 class LMEResult:
     """A fitted linear mixed-effects model with tidy, lme4-comparable output.
 
-    Create it with :func:`fit`; the statsmodels result stays available as
-    :attr:`statsmodels`.
+    Create it with :func:`fit`. The estimates are those of lme4's formulation
+    of the model (see :mod:`lme_helpers.lmm`) at the optimum that :func:`fit`
+    found and checked; statsmodels' own fit of the same model stays available
+    as :attr:`statsmodels`.
 
     Attributes
     ----------
@@ -449,11 +489,17 @@ class LMEResult:
         Number of rows removed because a used column was missing.
     ngroups : dict
         Number of levels of each grouping factor.
-    statsmodels : MixedLMResults
-        The underlying statsmodels result.
+    converged : bool
+        Whether the final optimality check passed: no small change of the
+        covariance parameters increases the likelihood.
+    theta : ndarray
+        lme4's covariance parameters θ (the relative Cholesky factors), in lme4's order.
+    statsmodels : MixedLMResults or None
+        statsmodels' fit of the same model (None for a model refitted in a bootstrap).
     """
 
-    def __init__(self, spec: _Spec, model: sm.MixedLM, result: Any, reml: bool, trace: list[dict], data: pd.DataFrame):
+    def __init__(self, spec: _Spec, model: sm.MixedLM, result: Any, reml: bool, trace: list[dict],
+                 data: pd.DataFrame, engine: LmmEngine, theta: np.ndarray, converged: bool):
         self._spec = spec
         self._model = model
         self.statsmodels = result
@@ -461,13 +507,23 @@ class LMEResult:
         self.formula = spec.parsed.original
         self.trace = trace
         self._input_data = data
-        self.loglik = float(result.llf)
-        self.nobs = int(model.nobs)
+        self._engine = engine
+        self.theta = np.asarray(theta, dtype=float)
+        self._sol = engine.solve(self.theta, self.reml)
+        self.loglik = -0.5 * self._sol.deviance
+        self.nobs = int(engine.n)
         self.n_dropped = spec.n_dropped
         self.ngroups = {
             name: int(spec.data[col].nunique()) for name, col in spec.group_columns.items()
         }
-        self.converged = bool(result.converged)
+        self.converged = bool(converged)
+
+    def _replicate(self, y: np.ndarray, theta: np.ndarray | None = None) -> LMEResult:
+        """The same model refitted to another response (a bootstrap or simulation replicate)."""
+        engine = self._engine.with_response(y)
+        theta = engine.quick_optimize(self.reml, self.theta if theta is None else theta)
+        return LMEResult(self._spec, self._model, None, self.reml, [], self._input_data, engine, theta,
+                         converged=True)
 
     # ----- basic quantities --------------------------------------------
     @property
@@ -482,9 +538,8 @@ class LMEResult:
 
     @property
     def n_params(self) -> int:
-        """Parameters counted as lme4 counts them: fixed effects, variance parameters, residual."""
-        k_re = len(self._spec.re_terms)
-        return len(self._model.exog_names) + k_re * (k_re + 1) // 2 + len(self._spec.vc) + 1
+        """Parameters counted as lme4 counts them: fixed effects, covariance parameters θ, residual."""
+        return self._engine.p + self._engine.n_theta + 1
 
     @property
     def aic(self) -> float:
@@ -499,7 +554,22 @@ class LMEResult:
     @property
     def sigma2(self) -> float:
         """The residual (level-1) variance, σ²."""
-        return float(self.statsmodels.scale)
+        return float(self._sol.sigma2)
+
+    @property
+    def fe_params(self) -> pd.Series:
+        """The fixed-effect estimates β̂, named as in the design matrix."""
+        return pd.Series(self._sol.beta, index=self._engine.fe_names, name="estimate")
+
+    @property
+    def model_matrix(self) -> pd.DataFrame:
+        """The fixed-effects design matrix X of the rows used in the fit."""
+        return pd.DataFrame(self._engine.X, columns=self._engine.fe_names, index=self._spec.data.index)
+
+    @property
+    def y(self) -> pd.Series:
+        """The response values of the rows used in the fit."""
+        return pd.Series(self._engine.y, index=self._spec.data.index, name=self.response)
 
     @property
     def fixed_formula(self) -> str:
@@ -519,18 +589,6 @@ class LMEResult:
         return self._spec.data[self._spec.group_columns[name]]
 
     # ----- random-effects covariance -------------------------------------
-    @cached_property
-    def _G_blocks(self) -> tuple[np.ndarray, np.ndarray]:
-        res = self.statsmodels
-        cov_re = np.asarray(res.cov_re, dtype=float) if len(self._spec.re_terms) else np.zeros((0, 0))
-        vcomp = np.asarray(res.vcomp, dtype=float) if self._spec.vc else np.zeros(0)
-        return cov_re, vcomp
-
-    def _vc_index(self) -> list[int]:
-        """Map our vc parts to statsmodels' (sorted) vc order."""
-        names = list(self._model.exog_vc.names) if self._spec.vc else []
-        return [names.index(p.key) for p in self._spec.vc]
-
     def variance_components(self) -> pd.DataFrame:
         """One row per variance or covariance parameter, plus the residual.
 
@@ -540,8 +598,9 @@ class LMEResult:
             Columns ``group``, ``term``, ``term2`` (empty unless the row is a
             covariance), ``variance`` (the variance, or the covariance),
             ``sd`` (standard deviation; NaN for covariances) and ``corr``
-            (correlation for covariance rows). Same layout as lme4's
-            ``as.data.frame(VarCorr(m))``.
+            (the correlation, for covariance rows). The layout of lme4's
+            ``as.data.frame(VarCorr(m))``: each term's variances, then its
+            covariances, terms in lme4's order, the residual last.
 
         Examples
         --------
@@ -550,217 +609,67 @@ class LMEResult:
         >>> m.variance_components()[["group", "variance"]].round(3).values.tolist()
         [['school', 0.172], ['Residual', 0.848]]
         """
-        cov_re, vcomp = self._G_blocks
         rows = []
-        terms = self._spec.re_terms
-        for i, t in enumerate(terms):
-            v = cov_re[i, i]
-            rows.append((self._spec.outer_name, t, "", v, np.sqrt(max(v, 0.0)), np.nan))
-        for i in range(len(terms)):
-            for j in range(i + 1, len(terms)):
-                c = cov_re[i, j]
-                denom = np.sqrt(max(cov_re[i, i], 0) * max(cov_re[j, j], 0))
-                rows.append((self._spec.outer_name, terms[i], terms[j], c, np.nan, c / denom if denom > 0 else np.nan))
-        for part, k in zip(self._spec.vc, self._vc_index()):
-            v = float(vcomp[k])
-            term = part.covariate or "(Intercept)"
-            rows.append((part.term.group_name, term, "", v, np.sqrt(max(v, 0.0)), np.nan))
         s2 = self.sigma2
+        for block, S in zip(self._engine.blocks, self._engine.covariances(self.theta, s2)):
+            for i, t in enumerate(block.terms):
+                rows.append((block.group, t, "", S[i, i], np.sqrt(max(S[i, i], 0.0)), np.nan))
+            for i in range(block.k):
+                for j in range(i + 1, block.k):
+                    denom = np.sqrt(max(S[i, i], 0.0) * max(S[j, j], 0.0))
+                    corr = S[i, j] / denom if denom > 0 else np.nan
+                    rows.append((block.group, block.terms[i], block.terms[j], S[i, j], np.nan, corr))
         rows.append(("Residual", "", "", s2, np.sqrt(s2), np.nan))
         return pd.DataFrame(rows, columns=["group", "term", "term2", "variance", "sd", "corr"])
 
     @property
     def singular(self) -> bool:
-        """True when a variance is (nearly) zero or a correlation (nearly) ±1."""
-        vc = self.variance_components()
-        var = vc[vc.term2 == ""]
-        if (var.variance <= _SINGULAR_TOL * self.sigma2).any():
-            return True
-        corr = vc.loc[vc.term2 != "", "corr"].abs()
-        return bool((corr > 1 - 1e-4).any())
+        """True when the fit is singular as lme4's ``isSingular`` defines it.
+
+        A random-effects covariance matrix is then rank deficient: a diagonal
+        element of its relative Cholesky factor θ is below 10⁻⁴. That covers a
+        variance estimated as zero and a correlation of ±1, but also a 3 × 3 or
+        larger covariance matrix whose variances and correlations all look
+        ordinary while one combination of the effects has no variance.
+        """
+        return self._engine.singular(self.theta)
+
+    def _singular_parts(self) -> list[str]:
+        """Plain-language description of each rank-deficient block."""
+        parts = []
+        for block, T in zip(self._engine.blocks, self._engine.block_factors(self.theta)):
+            diag = np.diag(T)
+            if np.any(diag < SINGULAR_TOL):
+                S = T @ T.T
+                if block.k == 1:
+                    parts.append(f"the variance of {block.terms[0]} for {block.group!r} is estimated as zero")
+                else:
+                    zero = [block.terms[i] for i in range(block.k) if S[i, i] < SINGULAR_TOL**2]
+                    if zero:
+                        parts.append(f"the variance of {', '.join(zero)} for {block.group!r} is estimated as zero")
+                    else:
+                        rank = int(np.sum(diag >= SINGULAR_TOL))
+                        parts.append(
+                            f"the {block.k} x {block.k} covariance matrix of ({', '.join(block.terms)}) for "
+                            f"{block.group!r} has rank {rank}: a combination of these effects does not vary between "
+                            "groups (a correlation of ±1 when there are two)"
+                        )
+        return parts
 
     # ----- per-group algebra ---------------------------------------------
-    def _group_designs(self, j: int) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str, str]]]:
-        """Z_j, G_j and labels (group name, level, term) of the random effects of group j."""
-        model = self._model
-        cov_re, vcomp = self._G_blocks
-        label = model.group_labels[j]
-        Zs = []
-        labels: list[tuple[str, str, str]] = []
-        if len(self._spec.re_terms):
-            Zs.append(model.exog_re_li[j])
-            labels += [(self._spec.outer_name, str(label), t) for t in self._spec.re_terms]
-        blocks = [cov_re] if len(self._spec.re_terms) else []
-        for part, k in zip(self._spec.vc, self._vc_index()):
-            mat = model.exog_vc.mats[k][j]
-            names = model.exog_vc.colnames[k][j]
-            if mat.shape[1] == 0:
-                continue
-            Zs.append(mat)
-            blocks.append(np.eye(mat.shape[1]) * vcomp[k])
-            term = part.covariate or "(Intercept)"
-            for n in names:
-                if part.term.group_name == self._spec.outer_name:
-                    level = str(label)
-                else:
-                    m = re.search(r"\[(.*)\]", n)
-                    level = m.group(1) if m else n
-                    if level.startswith("T."):
-                        level = level[2:]
-                labels.append((part.term.group_name, level, term))
-        n_j = model.exog_li[j].shape[0]
-        Z = np.hstack(Zs) if Zs else np.zeros((n_j, 0))
-        q = Z.shape[1]
-        G = np.zeros((q, q))
-        pos = 0
-        for b in blocks:
-            s = b.shape[0]
-            G[pos : pos + s, pos : pos + s] = b
-            pos += s
-        return Z, G, labels
-
-    @cached_property
-    def _algebra(self) -> dict[str, Any]:
-        model = self._model
-        beta = np.asarray(self.statsmodels.fe_params, dtype=float)
-        s2 = self.sigma2
-        p = len(beta)
-        XtVX = np.zeros((p, p))
-        blups = []
-        for j in range(len(model.group_labels)):
-            X = model.exog_li[j]
-            y = model.endog_li[j]
-            Z, G, labels = self._group_designs(j)
-            V = Z @ G @ Z.T + s2 * np.eye(len(y))
-            Vinv_X = np.linalg.solve(V, X)
-            XtVX += X.T @ Vinv_X
-            r = y - X @ beta
-            Vinv_r = np.linalg.solve(V, r)
-            GZt = G @ Z.T
-            b = GZt @ Vinv_r
-            cond = G - GZt @ np.linalg.solve(V, GZt.T)
-            for (gname, level, term), est, var in zip(labels, b, np.diag(cond)):
-                blups.append((gname, level, term, est, np.sqrt(max(var, 0.0))))
-        cov_beta = np.linalg.inv(XtVX)
-        blup_df = pd.DataFrame(blups, columns=["group", "level", "term", "estimate", "std_error"])
-        return {"cov_beta": cov_beta, "blups": blup_df}
-
-    # ----- tables ----------------------------------------------------------
-    def between_within_df(self) -> pd.Series:
-        """Denominator degrees of freedom by the "between-within" rule.
-
-        A term whose column is constant within the groups of a grouping factor
-        with J levels is a group-level (between) term and gets J minus the
-        number of such terms at that level (the intercept counts at the
-        outermost level); any other term gets N − J_inner − (number of
-        observation-level terms). In balanced two-level designs this equals
-        the Satterthwaite degrees of freedom that lmerTest reports.
-
-        Examples
-        --------
-        >>> from lme_helpers import fit, data
-        >>> m = fit("normexam ~ standLRT + schavg + (1 | school)", data.load("exam"))
-        >>> m.between_within_df().to_dict()
-        {'Intercept': 63, 'standLRT': 3993, 'schavg': 63}
-        """
-        X = pd.DataFrame(np.asarray(self._model.exog, dtype=float), columns=list(self._model.exog_names))
-        groupings = sorted(
-            ((name, self._spec.data[col].to_numpy()) for name, col in self._spec.group_columns.items()),
-            key=lambda g: -len(pd.unique(g[1])),
-        )
-        n_levels = {name: len(pd.unique(labels)) for name, labels in groupings}
-        level_of: dict[str, str | None] = {}
-        for term in X.columns:
-            level_of[term] = None
-            if term == "Intercept":
-                level_of[term] = groupings[-1][0]
-                continue
-            for name, labels in groupings:  # innermost first
-                if (X[term].groupby(labels).nunique() <= 1).all():
-                    level_of[term] = name
-                    break
-        counts = pd.Series([v for v in level_of.values()], dtype=object).value_counts(dropna=False)
-        n_obs_terms = sum(1 for v in level_of.values() if v is None)
-        inner = groupings[0][0]
-        out = {}
-        for term, lev in level_of.items():
-            if lev is None:
-                out[term] = self.nobs - n_levels[inner] - n_obs_terms
-            else:
-                out[term] = n_levels[lev] - int(counts[lev])
-        return pd.Series(out, name="df").astype(int)
-
-    def fixed_effects(self, se: str = "lme4", level: float = 0.95, df: str | None = None) -> pd.DataFrame:
-        """Fixed-effect estimates with standard errors, Wald tests and intervals.
-
-        Parameters
-        ----------
-        se : {"lme4", "hessian"}
-            ``"lme4"`` (default) gives lme4's standard errors, the square roots
-            of the diagonal of σ²(X'V⁻¹X)⁻¹ at the estimated variance
-            components. ``"hessian"`` gives statsmodels' standard errors from the
-            inverse of the full observed information matrix, which also
-            reflects uncertainty in the variance components; the two can
-            differ by a few per cent.
-        level : float
-            Confidence level of the Wald interval.
-        df : {None, "between-within"}
-            ``None`` (default) compares the statistic with the standard normal
-            distribution (a z test, as statsmodels does). ``"between-within"``
-            uses t distributions with the degrees of freedom of
-            :meth:`between_within_df`, which is more accurate with few groups
-            (adds a ``df`` column).
-
-        Returns
-        -------
-        DataFrame
-            Indexed by term, with ``estimate``, ``std_error``, ``statistic``
-            (estimate / std_error), ``p_value`` (two-sided), ``conf_low`` and
-            ``conf_high``.
-
-        Examples
-        --------
-        >>> from lme_helpers import fit, data
-        >>> m = fit("normexam ~ standLRT + (1 | school)", data.load("exam"))
-        >>> m.fixed_effects().loc["standLRT", "estimate"].round(3)
-        np.float64(0.563)
-        """
-        beta = self.statsmodels.fe_params
-        if se == "lme4":
-            ses = np.sqrt(np.diag(self._algebra["cov_beta"]))
-        elif se == "hessian":
-            ses = np.asarray(self.statsmodels.bse_fe, dtype=float)
-        else:
-            raise ValueError(f"`se` must be 'lme4' or 'hessian', not {se!r}.")
-        z = beta.values / ses
-        if df is None:
-            crit = stats.norm.ppf(0.5 + level / 2)
-            p = 2 * stats.norm.sf(np.abs(z))
-        elif df == "between-within":
-            dfs = self.between_within_df().to_numpy()
-            crit = stats.t.ppf(0.5 + level / 2, dfs)
-            p = 2 * stats.t.sf(np.abs(z), dfs)
-        else:
-            raise ValueError(f"`df` must be None or 'between-within', not {df!r}.")
-        out = pd.DataFrame(
-            {
-                "estimate": beta.values,
-                "std_error": ses,
-                "statistic": z,
-                "p_value": p,
-                "conf_low": beta.values - crit * ses,
-                "conf_high": beta.values + crit * ses,
-            },
-            index=pd.Index(list(beta.index), name="term"),
-        )
-        if df is not None:
-            out.insert(3, "df", dfs)
-        return out
-
     def vcov(self) -> pd.DataFrame:
-        """Covariance matrix of the fixed effects in lme4's convention, σ²(X'V⁻¹X)⁻¹."""
-        names = list(self.statsmodels.fe_params.index)
-        return pd.DataFrame(self._algebra["cov_beta"], index=names, columns=names)
+        """Covariance matrix of the fixed effects in lme4's convention, σ²(X'V⁻¹X)⁻¹.
+
+        Examples
+        --------
+        >>> from lme_helpers import fit, data
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy"))
+        >>> float(m.vcov().loc["Days", "Days"]).__round__(3)
+        2.39
+        """
+        varpar = np.append(self.theta, np.sqrt(self.sigma2))
+        names = self._engine.fe_names
+        return pd.DataFrame(self._engine.vcov_beta(varpar, self.reml), index=names, columns=names)
 
     def blups(self, group: str | None = None) -> pd.DataFrame:
         """Conditional modes (BLUPs) of the random effects with conditional standard errors.
@@ -786,17 +695,128 @@ class LMEResult:
         >>> m.blups().shape
         (65, 5)
         """
-        out = self._algebra["blups"]
+        out = self._blup_table
         if group is not None:
             if group not in self.grouping:
                 raise KeyError(f"{group!r} is not a grouping factor of this model; it has {self.grouping}.")
             out = out[out.group == group]
         return out.reset_index(drop=True)
 
+    @cached_property
+    def _blup_table(self) -> pd.DataFrame:
+        sol = self._sol
+        b = sol.Lam @ sol.u
+        se = np.sqrt(np.maximum(self._engine.conditional_variances(sol), 0.0))
+        rows, pos = [], 0
+        for block in self._engine.blocks:
+            for level in block.levels:
+                for term in block.terms:
+                    rows.append((block.group, level, term, b[pos], se[pos]))
+                    pos += 1
+        return pd.DataFrame(rows, columns=["group", "level", "term", "estimate", "std_error"])
+
+    # ----- tables ----------------------------------------------------------
+    def fixed_effects(self, method: str = "satterthwaite", level: float = 0.95, se: str = "lme4") -> pd.DataFrame:
+        """Fixed-effect estimates with standard errors, t-tests and confidence intervals.
+
+        Parameters
+        ----------
+        method : {"satterthwaite", "z"}
+            ``"satterthwaite"`` (default) compares each t statistic with a t
+            distribution whose degrees of freedom come from Satterthwaite's
+            approximation, computed as R's lmerTest computes them
+            (Kuznetsova, Brockhoff and Christensen 2017); the intervals use the
+            same t distribution. ``"z"`` compares the statistic with the
+            standard normal distribution (the Wald z-test statsmodels prints),
+            which is too liberal when there are few groups.
+        level : float
+            Confidence level of the intervals.
+        se : {"lme4", "hessian"}
+            ``"lme4"`` (default): the square roots of the diagonal of
+            σ²(X'V⁻¹X)⁻¹, as lme4 and lmerTest report them. ``"hessian"``:
+            statsmodels' standard errors, from the inverse of the observed
+            information matrix of all parameters (only with ``method="z"``). At
+            a proper optimum the two agree closely (the information linking
+            fixed effects and variances is zero in expectation); a large gap
+            is a sign of a poor optimum, not a small-sample correction.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by term, with ``estimate``, ``std_error``, ``df``,
+            ``statistic`` (estimate / std_error), ``p_value`` (two-sided),
+            ``conf_low`` and ``conf_high``. For ``method="z"`` the ``df``
+            column is infinite.
+
+        Examples
+        --------
+        >>> from lme_helpers import fit, data
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy"))
+        >>> m.fixed_effects().loc["Days", ["estimate", "df", "statistic"]].round(2).tolist()
+        [10.47, 17.0, 6.77]
+        """
+        from .inference import satterthwaite_df
+
+        if not 0 < level < 1:
+            raise ValueError(f"`level` must lie between 0 and 1; got {level}.")
+        beta = self.fe_params
+        if se == "lme4":
+            ses = np.sqrt(np.diag(self.vcov().to_numpy()))
+        elif se == "hessian":
+            if method != "z":
+                raise ValueError("se='hessian' goes with method='z'; Satterthwaite's df use lme4's standard errors.")
+            if self.statsmodels is None:
+                raise ValueError("This model has no statsmodels fit (it was refitted in a bootstrap).")
+            ses = np.asarray(self.statsmodels.bse_fe, dtype=float)
+        else:
+            raise ValueError(f"`se` must be 'lme4' or 'hessian', not {se!r}.")
+        stat = beta.to_numpy() / ses
+        if method == "satterthwaite":
+            dfs = satterthwaite_df(self).to_numpy()
+            crit = stats.t.ppf(0.5 + level / 2, dfs)
+            p = 2 * stats.t.sf(np.abs(stat), dfs)
+        elif method == "z":
+            dfs = np.full(len(beta), np.inf)
+            crit = stats.norm.ppf(0.5 + level / 2)
+            p = 2 * stats.norm.sf(np.abs(stat))
+        else:
+            raise ValueError(f"`method` must be 'satterthwaite' or 'z', not {method!r}.")
+        return pd.DataFrame(
+            {
+                "estimate": beta.to_numpy(),
+                "std_error": ses,
+                "df": dfs,
+                "statistic": stat,
+                "p_value": p,
+                "conf_low": beta.to_numpy() - crit * ses,
+                "conf_high": beta.to_numpy() + crit * ses,
+            },
+            index=pd.Index(list(beta.index), name="term"),
+        )
+
+    def anova(self) -> pd.DataFrame:
+        """Type III F-tests of the fixed-effect terms with Satterthwaite's df, as lmerTest's ``anova``.
+
+        See :func:`lme_helpers.inference.anova`.
+        """
+        from .inference import anova
+
+        return anova(self)
+
+    def confint(self, method: str = "profile", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Confidence intervals for every parameter: SDs, correlations, σ and fixed effects.
+
+        See :func:`lme_helpers.inference.confint` for the methods
+        (``"profile"``, ``"bootstrap"``, ``"wald"``) and their options.
+        """
+        from .inference import confint
+
+        return confint(self, method=method, level=level, **kwargs)
+
     def _fixed_exog(self, data: pd.DataFrame) -> pd.DataFrame:
         from patsy import build_design_matrices
 
-        model_data = self.statsmodels.model.data
+        model_data = self._model.data
         info = getattr(model_data, "model_spec", None) or getattr(model_data, "design_info", None)
         try:
             (X,) = build_design_matrices([info], data, return_type="dataframe")
@@ -830,10 +850,11 @@ class LMEResult:
         [0.351, 0.118]
         """
         if data is None:
+            X = self.model_matrix
             data = self._spec.data
-        X = self._fixed_exog(data)
-        pred = X.values @ self.statsmodels.fe_params.values
-        pred = pd.Series(pred, index=data.index, name=self.response)
+        else:
+            X = self._fixed_exog(data)
+        pred = pd.Series(X.to_numpy() @ self._sol.beta, index=data.index, name=self.response)
         if not include_random:
             return pred
         blups = self.blups()
@@ -856,44 +877,79 @@ class LMEResult:
 
     def fitted(self) -> pd.Series:
         """Conditional fitted values (fixed part plus predicted random effects)."""
-        return self.predict(self._spec.data, include_random=True)
+        return self.predict(None, include_random=True)
 
     def residuals(self) -> pd.Series:
         """Level-1 (conditional) residuals: observed minus conditional fitted values."""
-        y = self._spec.data.eval(self.response) if self.response not in self._spec.data else self._spec.data[self.response]
-        return (y - self.fitted()).rename("residual")
+        return (self.y - self.fitted()).rename("residual")
 
     def refit(self, reml: bool) -> LMEResult:
         """Fit the same model again with REML (``True``) or ML (``False``)."""
         if reml == self.reml:
             return self
-        return fit(self.formula, self._input_data, reml=reml)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # already reported for the first fit
+            return fit(self.formula, self._input_data, reml=reml)
 
     # ----- printing -------------------------------------------------------------
     def summary(self, digits: int = 4) -> str:
-        """A readable text summary: model, fit statistics, variance components, fixed effects."""
+        """A text summary laid out as lme4's ``summary`` with lmerTest's t-tests.
+
+        Random effects with variances, standard deviations and correlations;
+        fixed effects with estimates, standard errors, Satterthwaite degrees of
+        freedom, t statistics and p-values.
+        """
+        from .inference import format_p
+
+        crit = "REML criterion at convergence" if self.reml else "Deviance"
         lines = [
-            f"Linear mixed model fitted by {'REML' if self.reml else 'maximum likelihood'}",
+            f"Linear mixed model fit by {'REML' if self.reml else 'maximum likelihood'}; "
+            "t-tests use Satterthwaite's method",
             f"Formula: {self.formula}",
-            f"Observations: {self.nobs}"
-            + (f" ({self.n_dropped} rows with missing values removed)" if self.n_dropped else "")
-            + "; groups: "
-            + ", ".join(f"{k} {v}" for k, v in self.ngroups.items()),
-            f"{'REML log-likelihood' if self.reml else 'Log-likelihood'}: {self.loglik:.{digits}f}   "
-            f"AIC: {self.aic:.{digits - 2}f}   BIC: {self.bic:.{digits - 2}f}",
+            f"{crit}: {-2 * self.loglik:.{max(digits - 3, 1)}f}   "
+            f"log-likelihood: {self.loglik:.{max(digits - 3, 1)}f}   "
+            f"AIC: {self.aic:.{max(digits - 3, 1)}f}   BIC: {self.bic:.{max(digits - 3, 1)}f}",
             "",
             "Random effects:",
         ]
         vc = self.variance_components()
-        tbl = vc.copy()
-        tbl["term"] = np.where(tbl.term2 != "", "corr(" + tbl.term + ", " + tbl.term2 + ")", tbl.term)
-        tbl = tbl.drop(columns="term2")
-        lines.append(tbl.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}", na_rep=""))
-        lines += ["", "Fixed effects (standard errors as in lme4):"]
+        rows = []
+        for block in self._engine.blocks:
+            sub = vc[(vc.group == block.group) & vc.term.isin(block.terms)]
+            var = sub[sub.term2 == ""]
+            cov = sub[sub.term2 != ""]
+            for i, r in enumerate(var.itertuples()):
+                corr = []
+                for j in range(i):
+                    c = cov[(cov.term == block.terms[j]) & (cov.term2 == r.term)]
+                    corr.append(f"{c['corr'].iloc[0]:.2f}" if len(c) and np.isfinite(c["corr"].iloc[0]) else "")
+                rows.append((block.group if i == 0 else "", r.term, r.variance, r.sd, " ".join(corr)))
+        rows.append(("Residual", "", self.sigma2, np.sqrt(self.sigma2), ""))
+        table = pd.DataFrame(rows, columns=["Groups", "Name", "Variance", "Std.Dev.", "Corr"])
+        if not (table["Corr"] != "").any():
+            table = table.drop(columns="Corr")
+        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
+        lines.append(
+            f"Number of obs: {self.nobs}"
+            + (f" ({self.n_dropped} rows with missing values removed)" if self.n_dropped else "")
+            + "; groups: "
+            + ", ".join(f"{k}, {v}" for k, v in self.ngroups.items())
+        )
+        lines += ["", "Fixed effects:"]
         fe = self.fixed_effects()
-        lines.append(fe.to_string(float_format=lambda v: f"{v:.{digits}f}"))
+        shown = pd.DataFrame({
+            "Estimate": fe.estimate.map(lambda v: f"{v:.{digits}f}"),
+            "Std. Error": fe.std_error.map(lambda v: f"{v:.{digits}f}"),
+            "df": fe.df.map(lambda v: f"{v:.1f}"),
+            "t value": fe.statistic.map(lambda v: f"{v:.3f}"),
+            "Pr(>|t|)": fe.p_value.map(format_p),
+        }, index=fe.index)
+        shown.index.name = None
+        lines.append(shown.to_string())
         if self.singular:
-            lines += ["", "Note: singular fit (a variance is zero or a correlation is ±1)."]
+            lines += ["", "Note: singular fit (" + "; ".join(self._singular_parts()) + ")."]
+        if not self.converged:
+            lines += ["", "Note: the optimality check failed; the estimates may not be a maximum."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -903,8 +959,23 @@ class LMEResult:
         return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
 
 
+def _single_thread():
+    """Limit BLAS to one thread: the matrices here are small, and threads only add overhead."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, maxiter: int = 200, warn: bool = True) -> LMEResult:
     """Fit a linear mixed-effects model written in lme4's formula syntax.
+
+    statsmodels' ``MixedLM`` fits the model; its answer is checked, and
+    polished where needed, in lme4's own formulation (the profiled deviance
+    over the relative covariance factors θ, with the same bounds as lme4), so
+    the estimates are lme4's. statsmodels' fit stays available as
+    ``result.statsmodels``.
 
     Parameters
     ----------
@@ -921,9 +992,11 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, maxiter: int = 2
     reml : bool
         Restricted maximum likelihood (default, as lme4) or maximum likelihood.
     maxiter : int
-        Iteration limit for each optimiser.
+        Iteration limit for each of statsmodels' optimisers.
     warn : bool
-        Emit :class:`SingularFitWarning` and :class:`ConvergenceWarning`.
+        Emit :class:`SingularFitWarning` (the fit is singular as lme4's
+        ``isSingular`` defines it) and :class:`ConvergenceWarning` (the final
+        check finds that the estimates are not a maximum).
 
     Returns
     -------
@@ -938,27 +1011,40 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, maxiter: int = 2
     """
     parsed = parse_formula(formula)
     spec = _prepare(parsed, data)
-    model = _build_model(spec)
-    best, trace = _robust_fit(model, reml=reml, maxiter=maxiter)
-    result = LMEResult(spec, model, best, reml, trace, data)
+    with _single_thread():
+        model = _build_model(spec)
+        best, trace = _robust_fit(model, reml=reml, maxiter=maxiter)
+        engine = _build_engine(spec, model)
+        theta_sm = _statsmodels_theta(spec, model, best, engine)
+        dev_sm = engine.deviance(theta_sm, reml)
+        theta = engine.quick_optimize(reml, theta_sm) if maxiter > 1 else theta_sm
+        dev = engine.deviance(theta, reml)
+        if not dev <= dev_sm:
+            theta, dev = theta_sm, dev_sm
+        trace.append({"method": "lme4 formulation: polish in θ", "llf": -0.5 * dev,
+                      "converged": True, "improvement": 0.5 * (dev_sm - dev)})
+        converged = engine.is_optimum(theta, reml)
+        if not converged and maxiter > 1:
+            alt = engine.optimize(reml, theta)
+            if engine.deviance(alt, reml) < dev:
+                theta, dev = alt, engine.deviance(alt, reml)
+            trace.append({"method": "lme4 formulation: full search", "llf": -0.5 * dev, "converged": True})
+            converged = engine.is_optimum(theta, reml)
+        trace[-1]["checked"] = converged
+        result = LMEResult(spec, model, best, reml, trace, data, engine, theta, converged)
     if warn:
-        finite = [t for t in trace if np.isfinite(t["llf"])]
-        if not any(t["converged"] for t in finite) and not trace[-1].get("checked"):
+        if not converged:
             warnings.warn(
-                "The model did not converge: no optimiser reported reaching a maximum of the "
-                "likelihood. Consider rescaling predictors or simplifying the random effects.",
+                "The model did not converge: the final check found a small change of the covariance "
+                "parameters that increases the likelihood, so the estimates are not a maximum. Consider "
+                "rescaling predictors or simplifying the random effects.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
         if result.singular:
-            vc = result.variance_components()
-            zero = vc[(vc.term2 == "") & (vc.variance <= _SINGULAR_TOL * result.sigma2)]
-            parts = [f"the variance of {r.term} for {r.group!r} is estimated as zero" for r in zero.itertuples()]
-            corr = vc[(vc.term2 != "") & (vc["corr"].abs() > 1 - 1e-4)]
-            parts += [f"the correlation of {r.term} and {r.term2} for {r.group!r} is ±1" for r in corr.itertuples()]
             warnings.warn(
-                "Singular fit: " + "; ".join(parts) + ". The data do not support this random-effects "
-                "structure; consider removing that term.",
+                "Singular fit: " + "; ".join(result._singular_parts()) + ". The data do not support this "
+                "random-effects structure; consider simplifying it.",
                 SingularFitWarning,
                 stacklevel=2,
             )

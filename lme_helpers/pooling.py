@@ -77,10 +77,10 @@ def shrinkage(result: LMEResult, group: str | None = None) -> pd.DataFrame:
             f"'y ~ x + (1 | g)'; got {result.formula!r}."
         )
     tau2 = float(vc.loc[vc.group == group, "variance"].iloc[0])
-    beta = result.statsmodels.fe_params
+    beta = result.fe_params
     intercept = float(beta.get("Intercept", 0.0))
-    X = np.asarray(result.statsmodels.model.exog, dtype=float)
-    y = np.asarray(result.statsmodels.model.endog, dtype=float)
+    X = result.model_matrix.to_numpy()
+    y = result.y.to_numpy()
     resid = y - X @ beta.to_numpy()
     labels = result.group_column(group).to_numpy()
     frame = pd.DataFrame({"level": labels, "r": resid})

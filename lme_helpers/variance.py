@@ -128,8 +128,7 @@ def r2(result: LMEResult, slopes: str = "average") -> pd.Series:
     >>> r2(fit("normexam ~ standLRT + (1 | school)", data.load("exam"))).round(3).to_dict()
     {'marginal': 0.322, 'conditional': 0.418}
     """
-    X = np.asarray(result.statsmodels.model.exog, dtype=float)
-    fixed = X @ np.asarray(result.statsmodels.fe_params, dtype=float)
+    fixed = result.model_matrix.to_numpy() @ result.fe_params.to_numpy()
     var_f = float(np.var(fixed, ddof=1))
     tau = _random_variance(result, slopes)
     total = var_f + tau + result.sigma2
