@@ -7,7 +7,11 @@ The public API:
 - :func:`icc`, :func:`design_effect`, :func:`r2`, :func:`variance_partition`
   summarise variance.
 - :func:`shrinkage` tabulates partial pooling per group.
-- :func:`compare` compares nested models with likelihood-ratio tests.
+- :func:`compare` compares nested models with likelihood-ratio tests (χ², boundary-corrected,
+  or parametric bootstrap).
+- :meth:`LMEResult.fixed_effects` gives t-tests with Satterthwaite's degrees of freedom;
+  :func:`anova` type III F-tests; :func:`confint` profile, bootstrap and Wald intervals;
+  :func:`bootstrap` a parametric bootstrap of any statistic.
 - :func:`simulate` draws multilevel data from known parameters.
 - :mod:`lme_helpers.data` loads the book's data sets; :mod:`lme_helpers.charts`
   draws the book's figures; :mod:`lme_helpers.rbridge` runs R's lme4.
@@ -27,17 +31,20 @@ _EXPORTS = {
     "parse_formula": "formula",
     "icc": "variance", "design_effect": "variance", "r2": "variance", "variance_partition": "variance",
     "shrinkage": "pooling", "shrinkage_factor": "pooling",
-    "compare": "comparison", "boundary_p_value": "comparison",
+    "compare": "comparison", "boundary_p_value": "comparison", "bootstrap_lrt": "comparison",
+    "anova": "inference", "confint": "inference", "bootstrap": "inference",
     "simulate": "simulation", "simulate_schools": "simulation",
 }
 _SUBMODULES = {"data", "charts", "rbridge", "sidebyside", "book", "notebooks",
-               "fitting", "formula", "variance", "pooling", "comparison", "simulation"}
+               "fitting", "formula", "variance", "pooling", "comparison", "simulation",
+               "inference", "lmm"}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from . import data
-    from .comparison import boundary_p_value, compare
+    from .comparison import bootstrap_lrt, boundary_p_value, compare
     from .fitting import ConvergenceWarning, DataWarning, FitWarning, LMEResult, SingularFitWarning, fit
     from .formula import parse_formula
+    from .inference import anova, bootstrap, confint
     from .pooling import shrinkage, shrinkage_factor
     from .simulation import simulate, simulate_schools
     from .variance import design_effect, icc, r2, variance_partition
@@ -76,6 +83,10 @@ __all__ = [
     "shrinkage_factor",
     "compare",
     "boundary_p_value",
+    "bootstrap_lrt",
+    "anova",
+    "confint",
+    "bootstrap",
     "simulate",
     "simulate_schools",
     "data",

@@ -664,8 +664,8 @@ class LMEResult:
         --------
         >>> from lme_helpers import fit, data
         >>> m = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy"))
-        >>> float(m.vcov().loc["Days", "Days"]).__round__(3)
-        2.39
+        >>> round(float(m.vcov().loc["Days", "Days"]), 3)
+        2.389
         """
         varpar = np.append(self.theta, np.sqrt(self.sigma2))
         names = self._engine.fe_names
@@ -883,13 +883,17 @@ class LMEResult:
         """Level-1 (conditional) residuals: observed minus conditional fitted values."""
         return (self.y - self.fitted()).rename("residual")
 
-    def refit(self, reml: bool) -> LMEResult:
-        """Fit the same model again with REML (``True``) or ML (``False``)."""
+    def refit(self, reml: bool, warn: bool = True) -> LMEResult:
+        """Fit the same model again with REML (``True``) or ML (``False``).
+
+        Rows dropped for missing values were reported by the first fit and are
+        not reported again; ``warn=False`` also silences warnings about the new fit.
+        """
         if reml == self.reml:
             return self
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # already reported for the first fit
-            return fit(self.formula, self._input_data, reml=reml)
+            return fit(self.formula, self._input_data, reml=reml, warn=warn)
 
     # ----- printing -------------------------------------------------------------
     def summary(self, digits: int = 4) -> str:

@@ -39,7 +39,8 @@ def _random_variance(result: LMEResult, slopes: str = "average") -> float:
     return total
 
 
-def icc(result: LMEResult, slopes: str = "average") -> float:
+def icc(result: LMEResult, slopes: str = "average", *, ci: float | None = None, nsim: int = 1000,
+        seed: int | None = None, progress: bool | None = None) -> float | pd.Series:
     """The adjusted intraclass correlation, as R's ``performance::icc`` reports it.
 
     ρ = σ²_u / (σ²_u + σ²), where σ²_u is the variance of the random part and
@@ -59,28 +60,56 @@ def icc(result: LMEResult, slopes: str = "average") -> float:
     ``(x || g)``, ``performance`` 0.10 uses the variance at zero, so pass
     ``slopes="zero"`` to reproduce its value for such models.
 
+    An interval for the ICC comes from a seeded parametric bootstrap
+    (:func:`lme_helpers.inference.bootstrap`): simulate data from the fitted
+    model, refit, recompute the ICC, and take percentiles. The ICC's sampling
+    distribution is skewed and bounded by 0 and 1, so a symmetric Wald
+    interval would mislead.
+
     Parameters
     ----------
     result : LMEResult
         A fitted model.
     slopes : {"average", "zero"}
         How random slopes enter, as above.
+    ci : float, optional
+        Confidence level of a bootstrap interval (e.g. 0.95). Without it,
+        only the ICC is returned.
+    nsim, seed, progress
+        Number of bootstrap replicates, random seed, and whether to show progress.
 
     Returns
     -------
-    float
-        A number between 0 and 1: the share of the (conditional) variance that
-        lies between groups, and the correlation of two observations from the
-        same group.
+    float, or Series
+        The ICC: a number between 0 and 1, the share of the (conditional)
+        variance that lies between groups and the correlation of two
+        observations from the same group. With ``ci``, a Series with
+        ``estimate``, ``conf_low`` and ``conf_high`` (``attrs`` holds
+        ``level``, ``nsim`` and ``seed``).
 
     Examples
     --------
     >>> from lme_helpers import fit, icc, data
-    >>> round(icc(fit("normexam ~ 1 + (1 | school)", data.load("exam"))), 3)
+    >>> null = fit("normexam ~ 1 + (1 | school)", data.load("exam"))
+    >>> round(icc(null), 3)
     0.168
+    >>> interval = icc(null, ci=0.95, nsim=200, seed=1)
+    >>> bool(interval.conf_low < interval.estimate < interval.conf_high)
+    True
     """
     tau = _random_variance(result, slopes)
-    return tau / (tau + result.sigma2)
+    value = tau / (tau + result.sigma2)
+    if ci is None:
+        return value
+    from .inference import bootstrap, percentile_interval
+
+    if not 0 < ci < 1:
+        raise ValueError(f"`ci` is a confidence level between 0 and 1; got {ci}.")
+    boot = bootstrap(result, lambda r: icc(r, slopes), nsim=nsim, seed=seed, progress=progress)
+    low, high = percentile_interval(boot["value"].to_numpy(), ci)
+    out = pd.Series({"estimate": value, "conf_low": low, "conf_high": high}, name="ICC")
+    out.attrs.update({"level": ci, "nsim": nsim, "seed": seed, "method": "parametric bootstrap, percentile"})
+    return out
 
 
 def design_effect(icc: float, mean_cluster_size: float) -> float:
