@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["glue", "as_python"]
+__all__ = ["glue", "as_python", "check", "claim", "ClaimError"]
 
 
 def as_python(value):
@@ -76,3 +76,32 @@ def check(value, *, between: tuple[float, float] | None = None, equals=None, bec
         claim = claim.replace("lies between", "should lie between").replace(" equals ", " should equal ")
         raise AssertionError(f"✗ {claim}{reason}")
     print(f"✓ {claim}{reason}")
+
+
+class ClaimError(AssertionError):
+    """A sentence of the book's text is no longer true for the numbers the build computed."""
+
+
+def claim(condition: bool, statement: str) -> None:
+    """Check a statement the text makes about computed numbers; fail the build, naming it, if it is false.
+
+    Chapters call it in removed cells, next to the sentence it backs, so that a
+    change in data or helpers that makes the sentence false stops the build.
+
+    Parameters
+    ----------
+    condition : bool
+        Whether the statement holds for this build's numbers.
+    statement : str
+        The statement, in the words of the text.
+
+    Examples
+    --------
+    >>> claim(2 + 2 == 4, "two and two make four")
+    >>> claim(0.3 > 0.5, "the ICC is above one half")
+    Traceback (most recent call last):
+    ...
+    lme_helpers.book.ClaimError: The text says "the ICC is above one half", which is no longer true for these numbers.
+    """
+    if not bool(condition):
+        raise ClaimError(f'The text says "{statement}", which is no longer true for these numbers.')

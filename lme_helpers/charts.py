@@ -43,6 +43,7 @@ __all__ = [
     "shrinkage_explorer",
     "title_of",
     "mse_comparison",
+    "bootstrap_distribution",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -721,3 +722,54 @@ def mse_comparison(table: pd.DataFrame) -> alt.LayerChart:
     desc = ", ".join(f"{r.estimator}: {r.mse:.4f}" for r in table.itertuples())
     return _finish(alt.layer(bars), "Error against the known truth",
                    f"Bar chart of the mean squared error of each estimator of the true group effects: {desc}.")
+
+
+def bootstrap_distribution(values: Sequence[float], estimate: float, interval: tuple[float, float],
+                           what: str = "ICC", bins: int = 40) -> alt.LayerChart:
+    """Histogram of bootstrap replicates with the estimate and the percentile interval marked.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The statistic in each bootstrap replicate.
+    estimate : float
+        The statistic in the data.
+    interval : (low, high)
+        The percentile interval.
+    what : str
+        Name of the statistic, for titles.
+    bins : int
+        Number of histogram bins.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> chart = bootstrap_distribution(rng.gamma(9, 0.02, 500), 0.18, (0.09, 0.3))
+    >>> sorted(chart.to_dict()["layer"][1]["data"]["values"][0])
+    ['label', 'value']
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    counts, edges = np.histogram(values, bins=bins)
+    hist = pd.DataFrame({"from": edges[:-1], "to": edges[1:], "replicates": counts})
+    marks = pd.DataFrame({"value": [interval[0], estimate, interval[1]],
+                          "label": ["lower limit", "estimate", "upper limit"]})
+    bars = alt.Chart(hist).mark_rect(color=PALETTE[5], opacity=0.8).encode(
+        x=alt.X("from:Q", title=what, scale=alt.Scale(zero=False)), x2="to:Q",
+        y=alt.Y("replicates:Q", title="Bootstrap replicates"),
+        tooltip=[alt.Tooltip("from:Q", format=".3f"), alt.Tooltip("to:Q", format=".3f"), "replicates:Q"])
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
+        x="value:Q",
+        color=alt.Color("label:N", title=None, sort=["lower limit", "estimate", "upper limit"],
+                        scale=alt.Scale(range=[PALETTE[3], PALETTE[7], PALETTE[3]])),
+        strokeDash=alt.StrokeDash("label:N", legend=None, sort=["lower limit", "estimate", "upper limit"],
+                                  scale=alt.Scale(range=[[4, 3], [1, 0], [4, 3]])),
+        tooltip=["label:N", alt.Tooltip("value:Q", format=".3f")])
+    skew = (interval[1] - estimate) / max(estimate - interval[0], 1e-12)
+    return _finish(
+        alt.layer(bars, rules),
+        f"{len(values)} bootstrap replicates of the {what}",
+        f"Histogram of the {what} in {len(values)} data sets simulated from the fitted model and refitted. "
+        f"The estimate ({estimate:.3f}) and the 95% percentile interval ({interval[0]:.3f} to {interval[1]:.3f}) "
+        f"are marked; the interval reaches {skew:.1f} times as far above the estimate as below it.",
+    )

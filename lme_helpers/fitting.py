@@ -499,7 +499,8 @@ class LMEResult:
     """
 
     def __init__(self, spec: _Spec, model: sm.MixedLM, result: Any, reml: bool, trace: list[dict],
-                 data: pd.DataFrame, engine: LmmEngine, theta: np.ndarray, converged: bool):
+                 data: pd.DataFrame, engine: LmmEngine, theta: np.ndarray, converged: bool,
+                 ngroups: dict[str, int] | None = None):
         self._spec = spec
         self._model = model
         self.statsmodels = result
@@ -513,7 +514,7 @@ class LMEResult:
         self.loglik = -0.5 * self._sol.deviance
         self.nobs = int(engine.n)
         self.n_dropped = spec.n_dropped
-        self.ngroups = {
+        self.ngroups = ngroups if ngroups is not None else {
             name: int(spec.data[col].nunique()) for name, col in spec.group_columns.items()
         }
         self.converged = bool(converged)
@@ -523,7 +524,7 @@ class LMEResult:
         engine = self._engine.with_response(y)
         theta = engine.quick_optimize(self.reml, self.theta if theta is None else theta)
         return LMEResult(self._spec, self._model, None, self.reml, [], self._input_data, engine, theta,
-                         converged=True)
+                         converged=True, ngroups=self.ngroups)
 
     # ----- basic quantities --------------------------------------------
     @property

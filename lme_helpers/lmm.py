@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
+from scipy.linalg.lapack import dpotrf as _dpotrf
+from scipy.linalg.lapack import dtrtrs as _dtrtrs
 
 __all__ = ["Block", "LmmEngine", "Solution", "SINGULAR_TOL"]
 
@@ -108,6 +110,29 @@ class Solution:
     Lam: np.ndarray = field(repr=False)
 
 
+def _chol(A: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor (LAPACK's dpotrf, without SciPy's per-call checks)."""
+    c, info = _dpotrf(A, lower=1, clean=1, overwrite_a=0)
+    if info != 0:
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    return c
+
+
+def _lower_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x, info = _dtrtrs(L, b, lower=1, trans=0)
+    if info != 0:  # pragma: no cover - a Cholesky factor with a zero pivot
+        raise np.linalg.LinAlgError("singular triangular system")
+    return x
+
+
+def _upper_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve Lᵀ x = b for a lower-triangular L."""
+    x, info = _dtrtrs(L, b, lower=1, trans=1)
+    if info != 0:  # pragma: no cover
+        raise np.linalg.LinAlgError("singular triangular system")
+    return x
+
+
 def _tri_solve(a: np.ndarray, b: np.ndarray, lower: bool = True, trans: bool = False) -> np.ndarray:
     return linalg.solve_triangular(a, b, lower=lower, trans=1 if trans else 0, check_finite=False)
 
@@ -184,6 +209,7 @@ class LmmEngine:
         self._ZtZ, self._ZtX, self._XtX = _cross["ZtZ"], _cross["ZtX"], _cross["XtX"]
         self._Zty = self.Z.T @ self.y
         self._Xty = self.X.T @ self.y
+        self._yty = float(self.y @ self.y)
         self._scalar = all(b.k == 1 for b in self.blocks)
         lower = []
         for b in self.blocks:
@@ -258,16 +284,17 @@ class LmmEngine:
             LtZtX = Lam.T @ self._ZtX
             LtZty = Lam.T @ self._Zty
         A[np.diag_indices_from(A)] += 1.0
-        L = linalg.cholesky(A, lower=True, check_finite=False)
-        cu = _tri_solve(L, LtZty)
-        RZX = _tri_solve(L, LtZtX)
-        XtVX = self._XtX - RZX.T @ RZX
-        RX = linalg.cholesky(XtVX, lower=True, check_finite=False)
-        cb = _tri_solve(RX, self._Xty - RZX.T @ cu)
-        beta = _tri_solve(RX, cb, trans=True)
-        u = _tri_solve(L, cu - RZX @ beta, trans=True)
-        resid = self.y - self.X @ beta - self.Z @ (Lam @ u)
-        pwrss = float(resid @ resid + u @ u)
+        L = _chol(A)
+        cu = _lower_solve(L, LtZty)
+        RZX = _lower_solve(L, LtZtX)
+        RX = _chol(self._XtX - RZX.T @ RZX)
+        cb = _lower_solve(RX, self._Xty - RZX.T @ cu)
+        beta = _upper_solve(RX, cb)
+        u = _upper_solve(L, cu - RZX @ beta)
+        pwrss = float(self._yty - cu @ cu - cb @ cb)
+        if not pwrss > 1e-10 * self._yty:  # cancellation: compute the residuals themselves
+            resid = self.y - self.X @ beta - self.Z @ (Lam @ u)
+            pwrss = float(resid @ resid + u @ u)
         ldL2 = 2.0 * float(np.sum(np.log(np.diag(L))))
         ldRX2 = 2.0 * float(np.sum(np.log(np.diag(RX))))
         if reml:
@@ -342,7 +369,25 @@ class LmmEngine:
         return best_t
 
     def quick_optimize(self, reml: bool, start: np.ndarray) -> np.ndarray:
-        """One bounded L-BFGS-B run from a good start (the bootstrap's refits)."""
+        """One bounded search from a good start (the bootstrap's refits).
+
+        A single covariance parameter is found by Brent's method on an
+        interval around the start; several by bounded L-BFGS-B.
+        """
+        if self.n_theta == 1 and self.theta_lower[0] == 0:
+            t0 = max(float(np.asarray(start).ravel()[0]), 1e-3)
+            upper = 4 * t0 + 1.0
+            for _ in range(6):
+                res = optimize.minimize_scalar(lambda t: self.deviance(np.array([t]), reml), bounds=(0.0, upper),
+                                               method="bounded", options={"xatol": 1e-9 * max(1.0, t0)})
+                if res.x < 0.9 * upper:
+                    break
+                upper *= 4
+            theta = np.array([float(res.x)])
+            # Brent's bounded search never evaluates the bound itself: try the boundary (a singular fit)
+            if self.deviance(np.zeros(1), reml) <= res.fun:
+                theta = np.zeros(1)
+            return theta
         bounds = [(lo if np.isfinite(lo) else None, None) for lo in self.theta_lower]
         res = optimize.minimize(lambda t: self.deviance(t, reml), np.asarray(start, dtype=float),
                                 method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-8})

@@ -31,12 +31,23 @@ from .rbridge import RNotAvailable, lme4_term, r_status, run_r
 __all__ = ["SideBySide", "ParityError", "ParityReport", "parity_table", "statsmodels_components", "TOLERANCES"]
 
 TOLERANCES = {
-    "fixed effect": (1e-4, 1e-3),  # (relative, absolute floor for values near zero)
-    "standard error": (1e-3, 1e-5),
-    "variance": (1e-4, 1e-3),
-    "log-likelihood": (1e-6, 1e-6),
+    "fixed effect": 1e-4,
+    "standard error": 1e-3,
+    "df": 1e-3,
+    "p-value": 1e-3,
+    "variance": 1e-4,
+    "covariance": 1e-4,
+    "log-likelihood": 1e-6,
 }
-"""Largest accepted difference between lme_helpers and lme4, by kind of quantity."""
+"""Largest accepted relative difference between lme_helpers and lme4, by kind of quantity.
+
+Each difference is relative to the R value, or, where that value is near zero, to
+a scale of the quantity's own kind (see :func:`parity_table`), never to a blanket
+absolute number.
+"""
+
+P_FLOOR = 1e-8
+"""p-values below this are compared absolutely (their relative error is numerical noise)."""
 
 SYNC_GROUP = "lme-language"
 _COUNTER = itertools.count()
@@ -242,25 +253,36 @@ class SideBySide:
 
 @dataclass
 class ParityReport:
-    """A parity table with its verdict, displayed as an HTML table with a caption."""
+    """A parity table with its verdict, displayed as a collapsed "Checked against lme4" box."""
 
     table: pd.DataFrame
 
     @property
     def max_rel_diff(self) -> float:
-        """Largest relative difference in the table (NaN when it is empty)."""
+        """Largest scaled difference in the table (NaN when it is empty)."""
         return float(self.table.rel_diff.max()) if len(self.table) else float("nan")
+
+    def __repr__(self) -> str:
+        if not len(self.table):
+            return f"<ParityReport: {self.table.attrs.get('note', '')}>"
+        return f"<ParityReport: {len(self.table)} quantities, largest relative difference {self.max_rel_diff:.1e}>"
 
     def _repr_html_(self) -> str:
         note = html.escape(self.table.attrs.get("note", ""))
         if not len(self.table):
-            return f'<div class="admonition note"><p class="admonition-title">Python and R</p><p>{note}</p></div>'
-        shown = self.table.rename(columns={"python": "Python (lme_helpers)", "r": "R (lme4)",
-                                           "rel_diff": "relative difference"})
+            return (f'<details class="lme-parity-report"><summary>Checked against lme4: not in this copy'
+                    f"</summary><p>{note}</p></details>")
+        shown = self.table.rename(columns={"python": "Python (lme_helpers)", "r": "R (lme4, lmerTest)",
+                                           "rel_diff": "relative difference", "tolerance": "tolerance"})
+        shown = shown.drop(columns=["scale"], errors="ignore")
         table = shown.to_html(index=False, float_format=lambda v: f"{v:.6g}", classes="dataframe lme-parity",
                               border=0)
-        return (f'<div class="lme-parity-report"><p><strong>Python and R, quantity by quantity.</strong> '
-                f"{note} Largest relative difference: {self.max_rel_diff:.1e}.</p>{table}</div>")
+        return (f'<details class="lme-parity-report"><summary>Checked against lme4: {len(self.table)} '
+                f"quantities agree; largest relative difference {self.max_rel_diff:.1e}</summary>"
+                f"<p>{note} Each difference is relative to R's value, or, for a value near zero, to a scale "
+                "of its kind: a fixed effect's standard error, the total variance, the two standard "
+                "deviations behind a covariance.</p>"
+                f"{table}</details>")
 
 
 def _nice(term: str) -> str:
@@ -272,11 +294,19 @@ def _listify(x):
 
 
 def parity_table(result: LMEResult, r: dict, raise_on_failure: bool = True) -> pd.DataFrame:
-    """Quantity-by-quantity comparison of an lme_helpers fit with lme4 results.
+    """Quantity-by-quantity comparison of an lme_helpers fit with lme4 (and lmerTest) results.
 
-    ``r`` holds lme4 output as written by ``book/r/export_results.R``: ``fixef``
-    (term, estimate, std_error), ``varcorr`` (group, var1, var2, vcov) and
-    ``loglik``.
+    ``r`` holds R output as written by ``book/r/export_results.R``: ``fixef``
+    (term, estimate, std_error, and lmerTest's df and p_value), ``varcorr``
+    (group, var1, var2, vcov) and ``loglik``.
+
+    Every quantity must agree within :data:`TOLERANCES` relative to a scale of
+    its own kind: R's value, floored by the coefficient's standard error
+    (fixed effects), 10⁻⁶ × the total variance (variances), the geometric mean
+    of the two variances (covariances, so a covariance is checked as a
+    correlation would be). A p-value is compared relative to p × max(1, t²),
+    floored at 10⁻⁸: its relative sensitivity to the t statistic grows with
+    t², so this asks of p the precision asked of t.
 
     Examples
     --------
@@ -292,31 +322,46 @@ def parity_table(result: LMEResult, r: dict, raise_on_failure: bool = True) -> p
     rows = []
     fe = result.fixed_effects()
     fe.index = [lme4_term(t) for t in fe.index]
-    for term, est, se in zip(_listify(r["fixef"]["term"]), _listify(r["fixef"]["estimate"]),
-                             _listify(r["fixef"]["std_error"])):
+    rf = {k: _listify(v) for k, v in r["fixef"].items()}
+    for k, term in enumerate(rf["term"]):
         if term not in fe.index:
             raise ParityError(f"lme4 has the fixed effect {term!r}, lme_helpers has {list(fe.index)}.")
-        rows.append((f"{term}", "fixed effect", fe.loc[term, "estimate"], est))
-        rows.append((f"SE of {term}", "standard error", fe.loc[term, "std_error"], se))
+        se = rf["std_error"][k]
+        rows.append((term, "fixed effect", fe.loc[term, "estimate"], rf["estimate"][k], max(abs(rf["estimate"][k]), se)))
+        rows.append((f"SE of {term}", "standard error", fe.loc[term, "std_error"], se, se))
+        if "df" in rf:
+            rows.append((f"df of {term}", "df", fe.loc[term, "df"], rf["df"][k], rf["df"][k]))
+            p = rf["p_value"][k]
+            # p's relative sensitivity to the t statistic grows with t² (d log p / dt ≈ -t), so a
+            # p-value is compared relative to p × max(1, t²): the precision the statistic itself has.
+            t2 = (rf["estimate"][k] / se) ** 2
+            rows.append((f"p-value of {term}", "p-value", fe.loc[term, "p_value"], p, max(abs(p), P_FLOOR) * max(1.0, t2)))
     vc = result.variance_components()
     ours = {(g, a, b): v for g, a, b, v in zip(vc.group, vc.term, vc.term2, vc.variance)}
-    vr = r["varcorr"]
-    for g, a, b, v in zip(_listify(vr["group"]), _listify(vr["var1"]), _listify(vr["var2"]), _listify(vr["vcov"])):
+    vr = {k: _listify(v) for k, v in r["varcorr"].items()}
+    r_var = {}
+    for g, a, b, v in zip(vr["group"], vr["var1"], vr["var2"], vr["vcov"]):
+        if not b:
+            r_var[(re.sub(r"\.\d+$", "", g), a or "")] = v
+    total = sum(r_var.values())
+    for g, a, b, v in zip(vr["group"], vr["var1"], vr["var2"], vr["vcov"]):
         key = (re.sub(r"\.\d+$", "", g), a or "", b or "")
         if key not in ours:
             raise ParityError(f"lme4 has the variance component {key}, lme_helpers has {sorted(ours)}.")
-        label = "Residual variance" if g == "Residual" else (
-            f"cov({_nice(a)}, {_nice(b)}) for {key[0]}" if b else f"var({_nice(a)}) for {key[0]}")
-        rows.append((label, "variance", ours[key], v))
-    rows.append(("log-likelihood", "log-likelihood", result.loglik, r["loglik"]))
-    out = pd.DataFrame(rows, columns=["quantity", "kind", "python", "r"])
-    out["rel_diff"] = (out.python - out.r).abs() / out.r.abs().where(out.r.abs() > 0, np.nan)
-    bad = []
-    for row in out.itertuples():
-        rel, floor = TOLERANCES[row.kind]
-        diff = abs(row.python - row.r)
-        if not (diff <= rel * abs(row.r) or diff <= floor and abs(row.r) < 1e-2 or diff <= 1e-12):
-            bad.append(f"{row.quantity}: Python {row.python:.8g}, R {row.r:.8g}")
+        if b:
+            label = f"cov({_nice(a)}, {_nice(b)}) for {key[0]}"
+            scale = max(abs(v), np.sqrt(r_var[(key[0], a)] * r_var[(key[0], b)]))
+            rows.append((label, "covariance", ours[key], v, scale))
+        else:
+            label = "Residual variance" if g == "Residual" else f"var({_nice(a)}) for {key[0]}"
+            rows.append((label, "variance", ours[key], v, max(abs(v), 1e-6 * total)))
+    rows.append(("log-likelihood", "log-likelihood", result.loglik, r["loglik"], abs(r["loglik"])))
+    out = pd.DataFrame(rows, columns=["quantity", "kind", "python", "r", "scale"])
+    out["rel_diff"] = (out.python - out.r).abs() / out.scale.where(out.scale > 0, np.nan)
+    out["rel_diff"] = out.rel_diff.fillna(0.0).where(out.python != out.r, 0.0)
+    out["tolerance"] = out.kind.map(TOLERANCES)
+    bad = [f"{row.quantity}: Python {row.python:.8g}, R {row.r:.8g}"
+           for row in out.itertuples() if not row.rel_diff <= row.tolerance]
     out.attrs["note"] = ("All quantities agree within the tolerances." if not bad
                          else "Disagreements: " + "; ".join(bad))
     if bad and raise_on_failure:

@@ -10,32 +10,28 @@ from .fitting import LMEResult
 __all__ = ["icc", "design_effect", "r2", "variance_partition"]
 
 
-def _random_intercept_variance(result: LMEResult) -> float:
-    vc = result.variance_components()
-    return float(vc.loc[(vc.term == "(Intercept)") & (vc.term2 == ""), "variance"].sum())
+def _block_design(result: LMEResult, terms: tuple[str, ...]) -> np.ndarray:
+    """Columns of the random-effects terms (1 for the intercept) for the rows of the fit; cached."""
+    cache = result._spec.__dict__.setdefault("_block_designs", {})
+    if terms not in cache:
+        data = result.data
+        cache[terms] = np.column_stack(
+            [np.ones(len(data)) if t == "(Intercept)" else data[t].to_numpy(float) for t in terms])
+    return cache[terms]
 
 
 def _random_variance(result: LMEResult, slopes: str = "average") -> float:
-    """Variance of the random part, Σ τ²₀ at zero, or averaged over the data (Johnson 2014)."""
-    if slopes == "zero":
-        return _random_intercept_variance(result)
-    if slopes != "average":
+    """Variance of the random part: Σ τ²₀ at zero, or averaged over the data (Johnson 2014)."""
+    if slopes not in ("average", "zero"):
         raise ValueError(f"`slopes` must be 'average' or 'zero', not {slopes!r}.")
-    vc = result.variance_components()
-    vc = vc[vc.group != "Residual"]
-    data = result.data
+    engine = result._engine
     total = 0.0
-    for _, block in vc.groupby("group", sort=False):
-        terms = list(dict.fromkeys(block.term))
-        index = {t: i for i, t in enumerate(terms)}
-        sigma = np.zeros((len(terms), len(terms)))
-        for r in block.itertuples():
-            if r.term2:
-                sigma[index[r.term], index[r.term2]] = sigma[index[r.term2], index[r.term]] = r.variance
-            else:
-                sigma[index[r.term], index[r.term]] = r.variance
-        Z = np.column_stack([np.ones(len(data)) if t == "(Intercept)" else data[t].to_numpy(float) for t in terms])
-        total += float(np.mean(np.einsum("ij,jk,ik->i", Z, sigma, Z)))
+    for block, S in zip(engine.blocks, engine.covariances(result.theta, result.sigma2)):
+        if slopes == "zero" or block.terms == ("(Intercept)",):
+            total += sum(S[i, i] for i, t in enumerate(block.terms) if t == "(Intercept)")
+        else:
+            Z = _block_design(result, block.terms)
+            total += float(np.mean(np.einsum("ij,jk,ik->i", Z, S, Z)))
     return total
 
 
@@ -85,7 +81,7 @@ def icc(result: LMEResult, slopes: str = "average", *, ci: float | None = None, 
         variance that lies between groups and the correlation of two
         observations from the same group. With ``ci``, a Series with
         ``estimate``, ``conf_low`` and ``conf_high`` (``attrs`` holds
-        ``level``, ``nsim`` and ``seed``).
+        ``level``, ``nsim``, ``seed`` and the ``replicates``).
 
     Examples
     --------
@@ -108,7 +104,8 @@ def icc(result: LMEResult, slopes: str = "average", *, ci: float | None = None, 
     boot = bootstrap(result, lambda r: icc(r, slopes), nsim=nsim, seed=seed, progress=progress)
     low, high = percentile_interval(boot["value"].to_numpy(), ci)
     out = pd.Series({"estimate": value, "conf_low": low, "conf_high": high}, name="ICC")
-    out.attrs.update({"level": ci, "nsim": nsim, "seed": seed, "method": "parametric bootstrap, percentile"})
+    out.attrs.update({"level": ci, "nsim": nsim, "seed": seed, "method": "parametric bootstrap, percentile",
+                      "replicates": boot["value"].to_numpy()})
     return out
 
 

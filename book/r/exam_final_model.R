@@ -1,6 +1,6 @@
 # Chapter 7: the final model of the sequence, fitted by ML for comparisons (lme4).
 # Run in RStudio from this folder, or: Rscript exam_final_model.R [data.csv] [results.json]
-suppressPackageStartupMessages(library(lme4))
+suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
 data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/exam.csv"
 exam <- read.csv(data_file)

@@ -1,6 +1,6 @@
 # Chapters 2, 4 and 5: the null (variance components) model of the Exam data (lme4).
 # Run in RStudio from this folder, or: Rscript exam_null.R [data.csv] [results.json]
-suppressPackageStartupMessages(library(lme4))
+suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
 data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/exam.csv"
 exam <- read.csv(data_file)
@@ -9,10 +9,17 @@ exam$school <- factor(exam$school)
 null <- lmer(normexam ~ 1 + (1 | school), data = exam, REML = TRUE)
 summary(null)
 
-# The ICC and the test against OLS (ML fits, as anova() refits them)
+# The ICC, by hand and from the performance package
 vc <- as.data.frame(VarCorr(null))
 cat("\nICC:", vc$vcov[1] / sum(vc$vcov), "\n")
-anova(null, lm(normexam ~ 1, data = exam))
+performance::icc(null)
+
+# Is the school variance needed? The boundary-corrected likelihood-ratio test against OLS
+source("lme_tests.R")
+boundary_lrt(lm(normexam ~ 1, data = exam), null)
+
+# Profile confidence intervals for the standard deviations and the intercept
+confint(null, oldNames = FALSE)
 
 if (length(args) >= 2) {
   source("export_results.R")

@@ -2,7 +2,7 @@
 # Run in RStudio from this folder, or: Rscript practical.R [data.csv] [results.json]
 # The data are the book's synthetic England schools (see data/README.md); to use the
 # real DfE file, read it here instead and keep the same column names.
-suppressPackageStartupMessages(library(lme4))
+suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
 data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/england_schools_synthetic.csv"
 

@@ -1,6 +1,6 @@
 # The syntax Rosetta stone: every random-effects structure the book uses, in lme4.
 # Run in RStudio from this folder, or: Rscript rosetta.R [data folder] [results.json]
-suppressPackageStartupMessages(library(lme4))
+suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
 data_dir <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data"
 read <- function(name, factors) {
