@@ -286,11 +286,15 @@ class LmmEngine:
         A[np.diag_indices_from(A)] += 1.0
         L = _chol(A)
         cu = _lower_solve(L, LtZty)
-        RZX = _lower_solve(L, LtZtX)
-        RX = _chol(self._XtX - RZX.T @ RZX)
-        cb = _lower_solve(RX, self._Xty - RZX.T @ cu)
-        beta = _upper_solve(RX, cb)
-        u = _upper_solve(L, cu - RZX @ beta)
+        if self.p:
+            RZX = _lower_solve(L, LtZtX)
+            RX = _chol(self._XtX - RZX.T @ RZX)
+            cb = _lower_solve(RX, self._Xty - RZX.T @ cu)
+            beta = _upper_solve(RX, cb)
+            u = _upper_solve(L, cu - RZX @ beta)
+        else:  # every fixed effect is held at a given value (a profile of the intercept-only model)
+            RX, cb, beta = np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+            u = _upper_solve(L, cu)
         pwrss = float(self._yty - cu @ cu - cb @ cb)
         if not pwrss > 1e-10 * self._yty:  # cancellation: compute the residuals themselves
             resid = self.y - self.X @ beta - self.Z @ (Lam @ u)

@@ -57,6 +57,18 @@ def test_no_cell_shows_an_error(pages):
         assert "Error loading script" not in html, rel
 
 
+STDERR_BLOCK = re.compile(r'class="output stderr".*?<pre>(.*?)</pre>', re.S)
+EXPECTED_STDERR = re.compile(r"^(<span></span>)?(DataWarning|SingularFitWarning|ConvergenceWarning): ")
+
+
+def test_stderr_shows_only_the_books_own_warnings(pages):
+    """Warnings that tell the reader something (rows dropped, a singular fit) are shown; nothing else is."""
+    for rel, html in pages.items():
+        for block in STDERR_BLOCK.findall(html):
+            for line in filter(None, (ln.strip() for ln in block.splitlines())):
+                assert EXPECTED_STDERR.match(line), f"{rel} shows unexpected error output: {line[:200]}"
+
+
 def test_charts_use_the_book_renderer(pages):
     chapter = pages["book/01_grouped_data.html"]
     assert chapter.count('<figure class="lme-chart"') >= 2
