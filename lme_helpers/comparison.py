@@ -93,10 +93,14 @@ def bootstrap_lrt(small, large, nsim: int = 1000, seed: int | None = None,
 
     Simulates ``nsim`` data sets from the fitted smaller model, refits both
     models to each and compares the observed likelihood-ratio statistic with
-    the simulated ones: p = (1 + #{LR* ≥ LR}) / (1 + nsim), as pbkrtest's
-    ``PBmodcomp``. Unlike the χ² tests it needs no argument about boundaries
-    or degrees of freedom, which makes it the safer test of variance
-    components with few groups.
+    the simulated ones: p = (1 + #{LR* ≥ LR}) / (1 + nsim). Unlike the χ²
+    tests it needs no argument about boundaries or degrees of freedom, which
+    makes it the safer test of variance components with few groups.
+
+    Every simulated statistic counts, including the many that are exactly
+    zero because the refitted variance lands on the boundary. (pbkrtest's
+    ``PBmodcomp`` 0.5 keeps only the simulated statistics above zero, which
+    makes its p-value larger whenever the null variance is on the boundary.)
 
     Parameters
     ----------
@@ -111,7 +115,8 @@ def bootstrap_lrt(small, large, nsim: int = 1000, seed: int | None = None,
     Returns
     -------
     dict
-        ``statistic`` (observed LR), ``p_value``, ``nsim``, ``seed``.
+        ``statistic`` (observed LR), ``p_value``, ``nsim``, ``seed`` and the
+        simulated statistics (``replicates``).
 
     Examples
     --------
@@ -143,7 +148,8 @@ def bootstrap_lrt(small, large, nsim: int = 1000, seed: int | None = None,
             bar.update(i + 1)
     # a simulated statistic equal to the observed one (up to rounding) counts as at least as extreme
     extreme = int(np.sum(stats_sim >= observed - 1e-8 * max(1.0, observed)))
-    return {"statistic": observed, "p_value": (1 + extreme) / (1 + nsim), "nsim": nsim, "seed": seed}
+    return {"statistic": observed, "p_value": (1 + extreme) / (1 + nsim), "nsim": nsim, "seed": seed,
+            "replicates": stats_sim}
 
 
 def compare(*models, names: list[str] | None = None, refit: str = "auto", method: str = "chisq",

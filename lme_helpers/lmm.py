@@ -393,10 +393,36 @@ class LmmEngine:
                 theta = np.zeros(1)
             return theta
         bounds = [(lo if np.isfinite(lo) else None, None) for lo in self.theta_lower]
-        res = optimize.minimize(lambda t: self.deviance(t, reml), np.asarray(start, dtype=float),
-                                method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-8})
-        theta = np.asarray(res.x, dtype=float)
-        return np.where(self.theta_lower == 0, np.maximum(theta, 0.0), theta)
+
+        def f(t):
+            return self.deviance(t, reml)
+
+        theta = np.asarray(start, dtype=float)
+        for _ in range(4):
+            res = optimize.minimize(f, theta, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-8})
+            theta = np.where(self.theta_lower == 0, np.maximum(res.x, 0.0), res.x)
+            escape = self._off_the_boundary(theta, f)
+            if escape is None:
+                break
+            theta = escape
+        return theta
+
+    def _off_the_boundary(self, theta: np.ndarray, f) -> np.ndarray | None:
+        """A better point just off the boundary, when a diagonal element of θ sits at zero.
+
+        The deviance depends on such an element through its square, so zero is
+        always a stationary point and a gradient-based search can stop there
+        even when a positive value is better; probing a few positive values
+        finds out.
+        """
+        f0 = f(theta)
+        for i in np.flatnonzero((self.theta_lower == 0) & (theta < 1e-6)):
+            for step in (1e-3, 1e-2, 0.1, 0.5, 1.0):
+                probe = theta.copy()
+                probe[i] = step
+                if f(probe) < f0 - 1e-10:
+                    return probe
+        return None
 
     def is_optimum(self, theta: np.ndarray, reml: bool, step: float = 1e-4, tol: float = 1e-6) -> bool:
         """True when no small feasible step in any θ (or pair of θ) lowers the deviance by more than ``tol``."""

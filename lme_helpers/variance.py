@@ -94,7 +94,7 @@ def icc(result: LMEResult, slopes: str = "average", *, ci: float | None = None, 
     True
     """
     tau = _random_variance(result, slopes)
-    value = tau / (tau + result.sigma2)
+    value = float(tau / (tau + result.sigma2))
     if ci is None:
         return value
     from .inference import bootstrap, percentile_interval

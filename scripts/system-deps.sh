@@ -7,7 +7,7 @@
 set -euo pipefail
 mode="${1:-book}"
 
-R_PACKAGES=(r-base-core r-cran-lme4 r-cran-lmertest r-cran-performance r-cran-jsonlite r-cran-mlmrev)
+R_PACKAGES=(r-base-core r-cran-lme4 r-cran-lmertest r-cran-performance r-cran-jsonlite r-cran-mlmrev r-cran-pbkrtest)
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 apt_updated=0
 apt_install() {
@@ -21,7 +21,7 @@ apt_install() {
 }
 r_ok() {
   command -v Rscript >/dev/null 2>&1 &&
-    Rscript -e 'quit(status = !all(vapply(c("lme4", "performance", "lmerTest", "jsonlite", "mlmRev"), requireNamespace, logical(1), quietly = TRUE)))' >/dev/null 2>&1
+    Rscript -e 'quit(status = !all(vapply(c("lme4", "performance", "lmerTest", "jsonlite", "mlmRev", "pbkrtest"), requireNamespace, logical(1), quietly = TRUE)))' >/dev/null 2>&1
 }
 
 # Node.js and npm: serve vega and MathJax from the book's own files

@@ -305,6 +305,51 @@ def test_bootstrap_lrt_rejects_a_real_variance_and_not_a_null_one(sleep):
     assert table.p_bootstrap.iloc[1] == 1.0  # the statistic is zero: every simulated one is at least as large
 
 
+# ----- the bootstrap against R's, within Monte Carlo error --------------------------------------
+
+BOOT_REFERENCE = ROOT / "tests" / "reference" / "bootstrap_reference.json"
+BOOT = json.loads(BOOT_REFERENCE.read_text())
+
+
+def test_icc_bootstrap_interval_matches_bootmer(exam):
+    """lme4's bootMer percentile interval for the ICC, and ours, differ only by Monte Carlo error."""
+    from scipy import stats
+
+    ref = BOOT["icc"]
+    m = lh.fit(ref["formula"], exam)
+    ours = lh.icc(m, ci=0.95, nsim=ref["nsim"], seed=1)
+    assert ours.estimate == pytest.approx(ref["estimate"], rel=1e-5)
+    # standard error of an estimated 2.5% quantile, for each of the two independent bootstraps
+    se_quantile = ref["sd"] * np.sqrt(0.025 * 0.975 / ref["nsim"]) / stats.norm.pdf(stats.norm.ppf(0.025))
+    tol = 4 * np.sqrt(2) * se_quantile
+    assert abs(ours.conf_low - ref["conf_low"]) <= tol, (ours.conf_low, ref["conf_low"], tol)
+    assert abs(ours.conf_high - ref["conf_high"]) <= tol, (ours.conf_high, ref["conf_high"], tol)
+
+
+def test_bootstrap_lrt_matches_pbkrtest():
+    """pbkrtest's reference distribution and ours agree within Monte Carlo error, in both of its summaries."""
+    ref = BOOT["pbmodcomp"]
+    data = pd.read_csv(ROOT / "tests" / "fixtures" / "weak_variance.csv")
+    small = lh.fit(ref["small"], data, reml=False)
+    large = lh.fit(ref["large"], data, reml=False)
+    table = lh.compare(small, large, method="bootstrap", nsim=ref["nsim"], seed=1)
+    row = table.iloc[1]
+    assert row.chisq == pytest.approx(ref["statistic"], rel=1e-4)
+    assert row.p_value == pytest.approx(ref["p_chisq"], rel=1e-4)
+
+    def within_mc(ours, theirs, n):
+        return abs(ours - theirs) <= 4 * np.sqrt(2 * theirs * (1 - theirs) / n)
+
+    p = ref["p_value"]
+    assert within_mc(row.p_bootstrap, p, ref["nsim"]), (row.p_bootstrap, p)
+    # the share of refits that put the slope variance on the boundary
+    sims = lh.bootstrap_lrt(small, large, nsim=ref["nsim"], seed=1)["replicates"]
+    assert within_mc(float(np.mean(sims <= 1e-4)), ref["share_zero"], ref["nsim"])
+    # PBmodcomp 0.5 counts only simulated statistics above zero (its numerical noise included),
+    # which inflates its p-value when half the refits sit on the boundary
+    assert ref["p_pbmodcomp"] > 1.5 * p
+
+
 # ----- live R -------------------------------------------------------------------------------
 
 
@@ -322,3 +367,16 @@ def test_live_r_matches_stored_reference(tmp_path):
             np.testing.assert_allclose(np.array(live[key]["profile"]["conf_low"], dtype=float),
                                        np.array(ref["profile"]["conf_low"], dtype=float), rtol=1e-5, err_msg=key)
         assert live[key]["singular"] == ref["singular"], key
+
+
+def test_live_r_bootstrap_reference_is_reproduced(tmp_path):
+    """The seeded R bootstrap gives the stored numbers again (so the stored reference is R's own output)."""
+    require_r()
+    out = tmp_path / "boot.json"
+    subprocess.run(["Rscript", "--vanilla", str(ROOT / "tests/r/bootstrap_reference.R"), str(out)], cwd=ROOT,
+                   check=True, capture_output=True, text=True, timeout=600)
+    live = json.loads(out.read_text())
+    for part in ("icc", "pbmodcomp"):
+        for key, value in BOOT[part].items():
+            if isinstance(value, float):
+                assert live[part][key] == pytest.approx(value, rel=1e-9), (part, key)
