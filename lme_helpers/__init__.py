@@ -12,6 +12,7 @@ The public API:
 - :meth:`LMEResult.fixed_effects` gives t-tests with Satterthwaite's degrees of freedom;
   :func:`anova` type III F-tests; :func:`confint` profile, bootstrap and Wald intervals;
   :func:`bootstrap` a parametric bootstrap of any statistic.
+- :func:`show` displays a results table with p-values that never read 0.000.
 - :func:`simulate` draws multilevel data from known parameters.
 - :mod:`lme_helpers.data` loads the book's data sets; :mod:`lme_helpers.charts`
   draws the book's figures; :mod:`lme_helpers.rbridge` runs R's lme4.
@@ -32,12 +33,12 @@ _EXPORTS = {
     "icc": "variance", "design_effect": "variance", "r2": "variance", "variance_partition": "variance",
     "shrinkage": "pooling", "shrinkage_factor": "pooling",
     "compare": "comparison", "boundary_p_value": "comparison", "bootstrap_lrt": "comparison",
-    "anova": "inference", "confint": "inference", "bootstrap": "inference",
+    "anova": "inference", "confint": "inference", "bootstrap": "inference", "show": "tables",
     "simulate": "simulation", "simulate_schools": "simulation",
 }
 _SUBMODULES = {"data", "charts", "rbridge", "sidebyside", "book", "notebooks",
                "fitting", "formula", "variance", "pooling", "comparison", "simulation",
-               "inference", "lmm"}
+               "inference", "lmm", "tables"}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from . import data
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .inference import anova, bootstrap, confint
     from .pooling import shrinkage, shrinkage_factor
     from .simulation import simulate, simulate_schools
+    from .tables import show
     from .variance import design_effect, icc, r2, variance_partition
 
 
@@ -87,6 +89,7 @@ __all__ = [
     "anova",
     "confint",
     "bootstrap",
+    "show",
     "simulate",
     "simulate_schools",
     "data",

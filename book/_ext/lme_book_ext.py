@@ -150,7 +150,40 @@ def _fix_citation_list_role(app, pagename, templatename, context, doctree) -> No
         context["body"] = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
 
 
+def _chapter_number(docname: str) -> int | None:
+    """The chapter number of a page named ``book/NN_...``, else None."""
+    import re
+
+    m = re.match(r"book/(\d\d)_", docname)
+    return int(m.group(1)) if m else None
+
+
+def _number_within_chapters(app, env) -> list[str]:
+    """Number exercises and equations within each chapter ("Exercise 4.2", "(4.1)").
+
+    Sphinx numbers enumerable nodes across the whole book (Exercise 24 in chapter 8); a
+    textbook numbers them within its chapters. This runs after Sphinx has assigned its
+    numbers and renumbers each chapter's exercises and equations in their order.
+    """
+    changed = []
+    for docname, by_type in env.toc_fignumbers.items():
+        chapter = _chapter_number(docname)
+        if chapter is None:
+            continue
+        for figtype in ("exercise", "displaymath"):
+            numbers = by_type.get(figtype)
+            if not numbers:
+                continue
+            ordered = sorted(numbers, key=lambda key: numbers[key])
+            renumbered = {key: (chapter, k + 1) for k, key in enumerate(ordered)}
+            if renumbered != numbers:
+                by_type[figtype] = renumbered
+                changed.append(docname)
+    return sorted(set(changed))
+
+
 def setup(app):
+    app.connect("env-get-updated", _number_within_chapters, priority=900)
     app.connect("html-page-context", _fix_citation_list_role)
     app.connect("html-page-context", _drop_thebe, priority=900)
     # Chapters executed for the book render charts with the book's offline renderer
