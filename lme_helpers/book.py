@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["glue", "as_python", "check", "claim", "ClaimError"]
+__all__ = ["glue", "as_python", "check", "claim", "ClaimError", "p_text"]
 
 
 def as_python(value):
@@ -105,3 +105,17 @@ def claim(condition: bool, statement: str) -> None:
     """
     if not bool(condition):
         raise ClaimError(f'The text says "{statement}", which is no longer true for these numbers.')
+
+
+def p_text(p: float) -> str:
+    """A p-value for a sentence: ``"p < 0.001"`` or ``"p = 0.0132"`` (never ``p = 0.000``).
+
+    Examples
+    --------
+    >>> p_text(3e-6), p_text(0.01321)
+    ('p < 0.001', 'p = 0.0132')
+    """
+    from .inference import format_p
+
+    text = format_p(float(p))
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
