@@ -369,3 +369,20 @@ def test_ks4_null_model_matches_lme4_live(ks4, tmp_path):
     # and the stored figures are lme4's
     assert r["tau2"] == pytest.approx(LME4_P8_NULL["tau2"], abs=1e-6)
     assert r["loglik"] == pytest.approx(LME4_P8_NULL["loglik"], abs=1e-3)
+
+
+def test_ks4_value_outside_the_levels_is_named(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder, ignore=shutil.ignore_patterns("scripts"))
+    monkeypatch.setenv("LME_HELPERS_DATA", str(folder))
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False)
+    raw.loc[0, "gor_name"] = "Narnia"
+    _write_ks4_copy(folder, raw)
+    with pytest.raises(data.DataIntegrityError, match=r"Column 'gor_name' of england_ks4_2022_23\.csv has values "
+                                                       r"outside its levels: 'Narnia'"):
+        load_ks4()
+
+
+def test_options_only_for_the_dfe_reader():
+    with pytest.raises(TypeError, match="Data set 'exam' takes no options; got drop_missing"):
+        data.load("exam", drop_missing=())
