@@ -3,25 +3,32 @@
 #   make test    set up everything (browser, R) and run the full test suite
 #   make serve   serve _build/html on http://127.0.0.1:$(PORT)/
 #   make bench   measure build, page weight, drawing and fitting against their budgets
+#   make lint    ruff on the Python code, actionlint on the workflows
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml setup.py | sha256sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-12)
+LINT_STAMP := $(VENV)/.lint-$(shell cat requirements-lint.txt | sha256sum | cut -c1-12)
 VENDOR := book/_static/vendor/VERSIONS
 
 .PHONY: book test serve bench setup lint clean system-book system-test student
 
 setup: $(STAMP) $(VENDOR)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+$(LINT_STAMP): requirements-lint.txt | $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	@rm -f $(VENV)/.lint-*
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -53,8 +60,9 @@ serve:
 bench: system-test setup
 	$(PY) bench/run.py
 
-lint: setup
-	$(VENV)/bin/ruff check lme_helpers tests scripts bench book/_ext data/scripts
+lint: setup $(LINT_STAMP)
+	$(VENV)/bin/ruff check lme_helpers tests scripts bench book/_ext data/scripts setup.py
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 clean:
 	rm -rf _build

@@ -1,8 +1,13 @@
 """The book's data sets: checked loading, and a reader for DfE school performance files.
 
-Every file in ``data/`` has its SHA-256 listed in ``data/SHA256SUMS``;
+Every data file has its SHA-256 listed in ``SHA256SUMS`` beside it;
 :func:`load` refuses a file whose checksum does not match, so an edited or
 corrupted file gives an error rather than wrong numbers.
+
+The files are found in this order: the folder named by ``$LME_HELPERS_DATA``;
+the repository's ``data/`` folder when the package is used from a clone; the
+copy installed with the package (``lme_helpers/_data``, put into the wheel
+when it is built).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import json
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +49,14 @@ class Dataset:
     title: str
     strings: tuple[str, ...] = ()  # identifier columns kept as strings
     categories: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ordered factors not in levels.json
+    reader: str = "csv"  # "csv": pandas.read_csv; "dfe": load_school_performance
+    options: dict = field(default_factory=dict)  # default keyword arguments of the reader
 
+
+REGIONS = ("North East", "North West", "Yorkshire and the Humber", "East Midlands", "West Midlands",
+           "East of England", "London", "South East", "South West")
+OFSTED = ("Outstanding", "Good", "Requires improvement", "Serious Weaknesses", "Special Measures")
+SCHOOL_TYPES = ("Academy", "Maintained school")
 
 DATASETS: dict[str, Dataset] = {
     d.name: d
@@ -57,32 +70,50 @@ DATASETS: dict[str, Dataset] = {
             "england_schools_synthetic.csv",
             "Synthetic England secondary schools in local authorities (simulated, not real)",
             strings=("URN", "LEA"),
-            categories=(
-                ("gor_name", ("North East", "North West", "Yorkshire and the Humber", "East Midlands",
-                              "West Midlands", "East of England", "London", "South East", "South West")),
-                ("OFSTEDRATING", ("Outstanding", "Good", "Requires improvement", "Serious Weaknesses",
-                                  "Special Measures")),
-                ("MINORGROUP", ("Academy", "Maintained school")),
-            ),
+            categories=(("gor_name", REGIONS), ("OFSTEDRATING", OFSTED), ("MINORGROUP", SCHOOL_TYPES)),
+        ),
+        Dataset(
+            "england_ks4",
+            "england_ks4_2022_23.csv",
+            "England's state-funded mainstream secondary schools, key stage 4 results 2022/23 (real DfE data)",
+            strings=("URN", "LEA"),
+            categories=(("gor_name", REGIONS), ("OFSTEDRATING", OFSTED), ("MINORGROUP", SCHOOL_TYPES)),
+            reader="dfe",
+            options={"drop_missing": ("P8MEA",),
+                     "numeric": ("TOTPUPS", "NORB", "NORG", "PNUMFSMEVER", "easting", "northing")},
         ),
     ]
 }
 
 
+PACKAGED_DATA = "_data"  # the folder inside the installed package that holds the data files
+
+
 def data_dir() -> Path:
     """The folder holding the data files.
 
-    ``$LME_HELPERS_DATA`` if set, else ``data/`` beside the package.
+    ``$LME_HELPERS_DATA`` if set; else the repository's ``data/`` folder when the
+    package runs from a clone; else the copy installed with the package.
 
     Examples
     --------
-    >>> data_dir().name
-    'data'
+    >>> (data_dir() / "SHA256SUMS").exists()
+    True
     """
     env = os.environ.get("LME_HELPERS_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    clone = Path(__file__).resolve().parent.parent / "data"
+    if (clone / "SHA256SUMS").is_file():
+        return clone
+    packaged = resources.files(__package__).joinpath(PACKAGED_DATA)
+    if not packaged.joinpath("SHA256SUMS").is_file():
+        raise DataIntegrityError(
+            f"No data folder found: neither {clone} (a clone of the repository) nor the package's own "
+            f"{PACKAGED_DATA}/ folder holds SHA256SUMS. Reinstall lme_helpers from its wheel, or set "
+            "LME_HELPERS_DATA to a folder with the data files."
+        )
+    return Path(str(packaged))
 
 
 def sha256(path: str | Path) -> str:
@@ -149,7 +180,7 @@ def _dataset(name: str) -> Dataset:
     return DATASETS[name]
 
 
-def load(name: str) -> pd.DataFrame:
+def load(name: str, **options) -> pd.DataFrame:
     """Load a shipped data set, verified against its checksum.
 
     Factors become pandas categoricals with the levels in R's order, so
@@ -159,7 +190,13 @@ def load(name: str) -> pd.DataFrame:
     ----------
     name : str
         One of ``exam``, ``sleepstudy``, ``penicillin``, ``pastes``,
-        ``england_schools``.
+        ``england_schools`` (synthetic) and ``england_ks4`` (the real 2022/23
+        DfE file, read with :func:`load_school_performance`, which warns how
+        many rows it dropped and why: by default the 89 schools without a
+        Progress 8 score).
+    **options
+        For ``england_ks4``: keyword arguments of :func:`load_school_performance`
+        that replace the defaults, e.g. ``drop_missing=("ATT8SCR",)``.
 
     Returns
     -------
@@ -172,16 +209,36 @@ def load(name: str) -> pd.DataFrame:
     ((4059, 10), 65)
     >>> list(exam["sex"].cat.categories)
     ['F', 'M']
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ks4 = load("england_ks4")
+    >>> ks4.shape, ks4["LANAME"].nunique(), str(caught[0].message).split("; ")[-1]
+    ((2967, 37), 151, 'dropped 89 (missing P8MEA: 89).')
     """
     ds = _dataset(name)
     path = verify(name)
-    frame = pd.read_csv(path, dtype={c: str for c in ds.strings}, keep_default_na=True)
+    if ds.reader == "dfe":
+        with warnings.catch_warnings(record=True) as caught:  # re-issued below, pointing at the caller
+            warnings.simplefilter("always")
+            frame = load_school_performance(path, **{**ds.options, **options})
+        for w in caught:
+            warnings.warn(str(w.message), w.category, stacklevel=2)
+    elif options:
+        raise TypeError(f"Data set {name!r} takes no options; got {', '.join(options)}.")
+    else:
+        frame = pd.read_csv(path, dtype={c: str for c in ds.strings}, keep_default_na=True)
     levels_path = data_dir() / "levels.json"
     levels = json.loads(levels_path.read_text()).get(name, {}) if levels_path.exists() else {}
     levels.update({col: list(lv) for col, lv in ds.categories})
     for col, lv in levels.items():
         if col in frame:
-            frame[col] = pd.Categorical(frame[col].astype(str), categories=[str(v) for v in lv])
+            lv = [str(v) for v in lv]
+            present = frame[col].dropna().astype(str)
+            unknown = sorted(set(present) - set(lv))
+            if unknown:
+                raise DataIntegrityError(f"Column {col!r} of {path.name} has values outside its levels: "
+                                         f"{', '.join(repr(u) for u in unknown[:5])}; expected one of {lv}.")
+            frame[col] = pd.Categorical(frame[col].where(frame[col].isna(), frame[col].astype(str)), categories=lv)
     return frame
 
 
@@ -211,12 +268,19 @@ def _to_number(series: pd.Series) -> pd.Series:
     return out.astype(float)
 
 
+def _to_text(series: pd.Series) -> pd.Series:
+    """A text column with the DfE's missing-value codes (``NA``, ``SUPP`` ...) as missing values."""
+    text = series.str.strip()
+    return text.mask(text.isin(SUPPRESSION_CODES))
+
+
 def load_school_performance(
     path: str | Path,
     *,
     required: tuple[str, ...] = REQUIRED_COLUMNS,
     drop_special: bool = True,
     drop_missing: tuple[str, ...] = ("ATT8SCR",),
+    numeric: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Read a DfE key stage 4 school-level performance CSV (or a cleaned copy).
 
@@ -237,6 +301,10 @@ def load_school_performance(
         special), when those columns exist.
     drop_missing : tuple of str
         Drop rows where any of these columns is missing after decoding.
+    numeric : tuple of str
+        Further columns to decode as numbers (columns named like the DfE's
+        numeric fields, ``P...``, ``PT...``, ``ATT...``, ``PERC...``, ``TOT...``,
+        ``AVG...``, always are). Text in them that is not a DfE code is an error.
 
     Returns
     -------
@@ -261,7 +329,7 @@ def load_school_performance(
     """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     frame.columns = [c.strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
+    missing = [c for c in (*required, *numeric) if c not in frame.columns]
     if missing:
         raise ValueError(
             f"Required column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)} "
@@ -286,13 +354,16 @@ def load_school_performance(
         if col in ID_COLUMNS:
             frame[col] = frame[col].str.strip()
             frame[col] = frame[col].mask(frame[col].isin(SUPPRESSION_CODES))
-        elif col in NUMERIC_COLUMNS or re.match(r"^(P|PT|ATT|PERC|TOT|AVG)", col):
+        elif col in NUMERIC_COLUMNS or col in numeric or re.match(r"^(P|PT|ATT|PERC|TOT|AVG)", col):
             try:
                 frame[col] = _to_number(frame[col])
-            except ValueError:
-                if col in NUMERIC_COLUMNS:
-                    raise
+            except ValueError as exc:
+                if col in NUMERIC_COLUMNS or col in numeric:
+                    raise ValueError(f"{path}: {exc}") from None
                 # a text column whose name only looks numeric: leave it as text
+                frame[col] = _to_text(frame[col])
+        else:
+            frame[col] = _to_text(frame[col])
     for col in drop_missing:
         if col not in frame:
             raise ValueError(f"Column {col!r} named in drop_missing is not in {path}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -37,7 +38,9 @@ def copy_repository(dest: Path, root: Path = ROOT) -> Path:
 
 
 def chromium_path() -> str:
-    """Path of the system Chromium (Debian's package)."""
+    """Path of the system Chromium: ``$CHROMIUM`` if set, else Chromium or Chrome on the PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:

@@ -182,3 +182,207 @@ def test_synthetic_file_reads_with_the_dfe_reader():
         eng = data.load_school_performance(eng_path)
     assert len(eng) == data.load("england_schools").ATT8SCR.notna().sum()
     assert Path(eng_path).exists() and messages
+
+
+# ----- the real DfE file: england_ks4_2022_23.csv ----------------------------------------
+
+KS4 = ROOT / "data" / "england_ks4_2022_23.csv"
+KS4_SHA256 = "315800cd4869eea51ebc16747edbf26b4a80efd433d57bbfc6a36c88d72fcf54"  # the DfE extract as published
+# Measured with lme4 1.1-31 on the 2,967 schools with a Progress 8 score (data/README.md)
+LME4_P8_NULL = {"tau2": 0.047887, "sigma2": 0.220762, "icc": 0.1783, "loglik": -2086.546}
+LME4_ATT8_NESTED = {"region": 6.695, "la": 10.046, "sigma2": 35.044,
+                    "PTFSM6CLA1A": (-0.56935, 0.00984), "PNUMEAL": (0.12669, 0.00914)}
+
+
+def load_ks4(**options):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = data.load("england_ks4", **options)
+    return frame, [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def ks4():
+    return load_ks4()[0]
+
+
+def test_ks4_file_is_the_published_extract():
+    assert data.sha256(KS4) == KS4_SHA256
+    assert data.verify("england_ks4") == data.data_dir() / "england_ks4_2022_23.csv"
+
+
+def test_ks4_shape_groups_and_reported_drops(ks4):
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False)
+    assert raw.shape == (3056, 37)
+    frame, messages = load_ks4()
+    assert frame.shape == (2967, 37) and frame.P8MEA.notna().all()
+    assert frame.LANAME.nunique() == 151 and frame.LEA.nunique() == 151 and frame.gor_name.nunique() == 9
+    assert messages == [f"Read 3056 rows from {KS4}; dropped 89 (missing P8MEA: 89)."]
+    assert frame.attrs["dropped"] == {"missing P8MEA": 89}
+    everything, messages = load_ks4(drop_missing=())
+    assert len(everything) == 3056 and messages == []
+
+
+def test_ks4_identifiers_are_strings(ks4):
+    for col in ("URN", "LEA"):
+        assert ks4[col].map(type).eq(str).all(), col
+    raw = pd.read_csv(KS4, dtype=str)
+    assert set(ks4.URN) <= set(raw.URN) and ks4.URN.is_unique
+    assert ks4.LEA.str.fullmatch(r"\d{3}").all()
+
+
+def test_ks4_categoricals_follow_the_synthetic_file(ks4):
+    synthetic = data.load("england_schools")
+    for col in ("gor_name", "OFSTEDRATING", "MINORGROUP"):
+        assert isinstance(ks4[col].dtype, pd.CategoricalDtype), col
+        assert list(ks4[col].cat.categories) == list(synthetic[col].cat.categories), col
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False).set_index("URN")
+    # no value was lost in the conversion: missing after it only where the file says NA
+    rating = ks4.set_index("URN").OFSTEDRATING
+    assert (rating.isna() == raw.loc[rating.index, "OFSTEDRATING"].eq("NA")).all()
+
+
+def test_ks4_missing_values_decoded(ks4):
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False).set_index("URN")
+    frame = load_ks4(drop_missing=())[0].set_index("URN")
+    for col in ("ATT8SCR", "P8MEA", "PTFSM6CLA1A", "PNUMEAL", "PERCTOT", "TOTPUPS", "NORB", "easting"):
+        assert pd.api.types.is_float_dtype(frame[col]), col
+        assert (frame[col].isna() == raw.loc[frame.index, col].eq("NA")).all(), col
+    assert frame.loc["100053", "ATT8SCR"] == pytest.approx(50.3)
+    assert frame.RELCHAR.isna().sum() == raw.RELCHAR.eq("NA").sum() > 0  # text columns too
+
+
+def _write_ks4_copy(folder: Path, frame: pd.DataFrame) -> None:
+    """Write a changed copy of the KS4 file into ``folder`` and list its new checksum there."""
+    frame.to_csv(folder / KS4.name, index=False)
+    lines = [f"{data.sha256(folder / KS4.name)}  {KS4.name}" if line.split()[1] == KS4.name else line
+             for line in (folder / "SHA256SUMS").read_text().splitlines()]
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def test_ks4_suppression_codes_in_the_real_file_become_missing(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder, ignore=shutil.ignore_patterns("scripts"))
+    monkeypatch.setenv("LME_HELPERS_DATA", str(folder))
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False)
+    planted = {0: ("ATT8SCR", "SUPP"), 1: ("P8MEA_FSM6CLA1A", "NE"), 2: ("PTFSM6CLA1A", "NP"), 3: ("PERCTOT", "x"),
+               4: ("NORB", "SP")}
+    for row, (col, code) in planted.items():
+        raw.loc[row, col] = code
+    _write_ks4_copy(folder, raw)
+    frame = load_ks4(drop_missing=())[0]
+    for row, (col, _) in planted.items():
+        assert np.isnan(frame.loc[row, col]), col
+    assert frame.loc[5, "ATT8SCR"] == float(raw.loc[5, "ATT8SCR"])
+    raw.loc[6, "PNUMEAL"] = "about ten"
+    _write_ks4_copy(folder, raw)
+    with pytest.raises(ValueError, match=r"england_ks4_2022_23\.csv: Column 'PNUMEAL' has values that are neither"):
+        data.load("england_ks4")
+
+
+def test_ks4_changed_file_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder, ignore=shutil.ignore_patterns("scripts"))
+    text = (folder / KS4.name).read_text().replace("Acland Burghley School,202", "Acland Burghley School,203", 1)
+    (folder / KS4.name).write_text(text)
+    monkeypatch.setenv("LME_HELPERS_DATA", str(folder))
+    with pytest.raises(data.DataIntegrityError, match="england_ks4_2022_23.csv has been changed or corrupted"):
+        data.load("england_ks4")
+
+
+def test_ks4_codebook_describes_every_column_and_regenerates(tmp_path):
+    codebook = pd.read_csv(ROOT / "data" / "england_ks4_2022_23_codebook.csv", dtype=str, keep_default_na=False)
+    header = pd.read_csv(KS4, nrows=0).columns
+    assert list(codebook.column) == list(header)
+    assert codebook.description.str.len().gt(5).all()
+    assert set(codebook.source) <= {"ks4_meta.xlsx", "census_meta.csv", "abs_meta.csv", "school_information_meta.csv",
+                                    "added by the join of the DfE files"}
+    assert codebook.set_index("column").loc["P8MEA", "missing"] == "89"
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder)
+    (folder / "england_ks4_2022_23_codebook.csv").unlink()
+    subprocess.run([sys.executable, str(folder / "scripts" / "make_ks4_codebook.py"), str(folder)], check=True,
+                   capture_output=True)
+    assert ((folder / "england_ks4_2022_23_codebook.csv").read_bytes()
+            == (ROOT / "data" / "england_ks4_2022_23_codebook.csv").read_bytes())
+
+
+def test_ks4_codebook_script_names_an_undescribed_column(tmp_path):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder)
+    text = (folder / KS4.name).read_text().replace("easting,northing", "easting,MYSTERY", 1)
+    (folder / KS4.name).write_text(text)
+    proc = subprocess.run([sys.executable, str(folder / "scripts" / "make_ks4_codebook.py"), str(folder)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "column 'MYSTERY' is described in no metadata file" in proc.stderr
+
+
+def test_ks4_null_model_matches_lme4(ks4):
+    model = lh.fit("P8MEA ~ 1 + (1 | LANAME)", ks4, warn=False)
+    vc = model.variance_components().set_index("group").variance
+    assert vc["LANAME"] == pytest.approx(LME4_P8_NULL["tau2"], rel=1e-4)
+    assert vc["Residual"] == pytest.approx(LME4_P8_NULL["sigma2"], rel=1e-4)
+    assert lh.icc(model) == pytest.approx(LME4_P8_NULL["icc"], abs=1e-4)
+    assert model.loglik == pytest.approx(LME4_P8_NULL["loglik"], abs=1e-3)
+    assert model.nobs == 2967
+
+
+def test_ks4_nested_model_matches_lme4(ks4):
+    model = lh.fit("ATT8SCR ~ PTFSM6CLA1A + PNUMEAL + (1 | gor_name/LANAME)", ks4, warn=False)
+    vc = model.variance_components().set_index("group").variance
+    assert vc["gor_name"] == pytest.approx(LME4_ATT8_NESTED["region"], abs=1e-3)
+    assert vc["LANAME:gor_name"] == pytest.approx(LME4_ATT8_NESTED["la"], abs=1e-3)
+    assert vc["Residual"] == pytest.approx(LME4_ATT8_NESTED["sigma2"], abs=1e-3)
+    fe = model.fixed_effects()
+    for term in ("PTFSM6CLA1A", "PNUMEAL"):
+        estimate, se = LME4_ATT8_NESTED[term]
+        assert fe.loc[term, "estimate"] == pytest.approx(estimate, abs=1e-5), term
+        assert fe.loc[term, "std_error"] == pytest.approx(se, abs=1e-5), term
+
+
+KS4_R = r"""
+suppressPackageStartupMessages(library(lme4))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], colClasses = c(URN = "character", LEA = "character"))
+d <- d[!is.na(d$P8MEA), ]
+m <- lmer(P8MEA ~ 1 + (1 | LANAME), data = d, REML = TRUE)
+vc <- as.data.frame(VarCorr(m))
+cat(jsonlite::toJSON(list(n = nrow(d), groups = length(unique(d$LANAME)), tau2 = vc$vcov[1], sigma2 = vc$vcov[2],
+                          loglik = as.numeric(logLik(m))), digits = NA, auto_unbox = TRUE))
+"""
+
+
+def test_ks4_null_model_matches_lme4_live(ks4, tmp_path):
+    require_r()
+    script = tmp_path / "ks4_null.R"
+    script.write_text(KS4_R)
+    proc = subprocess.run(["Rscript", "--vanilla", str(script), str(KS4)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (r["n"], r["groups"]) == (len(ks4), ks4.LANAME.nunique())
+    model = lh.fit("P8MEA ~ 1 + (1 | LANAME)", ks4, warn=False)
+    vc = model.variance_components().set_index("group").variance
+    assert vc["LANAME"] == pytest.approx(r["tau2"], rel=1e-4)
+    assert vc["Residual"] == pytest.approx(r["sigma2"], rel=1e-4)
+    assert model.loglik == pytest.approx(r["loglik"], rel=1e-6)
+    # and the stored figures are lme4's
+    assert r["tau2"] == pytest.approx(LME4_P8_NULL["tau2"], abs=1e-6)
+    assert r["loglik"] == pytest.approx(LME4_P8_NULL["loglik"], abs=1e-3)
+
+
+def test_ks4_value_outside_the_levels_is_named(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder, ignore=shutil.ignore_patterns("scripts"))
+    monkeypatch.setenv("LME_HELPERS_DATA", str(folder))
+    raw = pd.read_csv(KS4, dtype=str, keep_default_na=False)
+    raw.loc[0, "gor_name"] = "Narnia"
+    _write_ks4_copy(folder, raw)
+    with pytest.raises(data.DataIntegrityError, match=r"Column 'gor_name' of england_ks4_2022_23\.csv has values "
+                                                       r"outside its levels: 'Narnia'"):
+        load_ks4()
+
+
+def test_options_only_for_the_dfe_reader():
+    with pytest.raises(TypeError, match="Data set 'exam' takes no options; got drop_missing"):
+        data.load("exam", drop_missing=())

@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+import lme_bundles
+import lme_launch
 from lme_parallel import execute_outdated, write_executed_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +67,7 @@ def _on_config_inited(app, config) -> None:
             shutil.rmtree(doctrees)
         return
     cache = Path(config.nb_execution_cache_path) if config.nb_execution_cache_path else Path(app.outdir).parent / ".jupyter_cache"
-    for folder in (cache, doctrees, Path(app.outdir) / STUDENT_DIR):
+    for folder in (cache, doctrees, Path(app.outdir) / STUDENT_DIR, Path(app.outdir).parent / lme_launch.OUT_DIR):
         if folder.exists():
             shutil.rmtree(folder)
     if previous:
@@ -85,6 +87,55 @@ def _student_source(app, pagename: str) -> Path | None:
     from lme_helpers.notebooks import has_exercises
 
     return path if has_exercises(path) else None
+
+
+def _executed_notebook(app, docname: str) -> Path:
+    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+
+
+def _launch_menu(app, pagename, templatename, context, doctree) -> None:
+    """Launch buttons that open the page's published notebooks (see lme_launch), or none
+    when the page has no executed notebook."""
+    if not _executed_notebook(app, pagename).exists():
+        context["header_buttons"] = [g for g in context.get("header_buttons", []) if g.get("label") != "launch-buttons"]
+        return
+    lme_launch.replace_launch_buttons(app, pagename, context, student=_student_source(app, pagename) is not None)
+
+
+def _write_published_notebooks(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    docs = sorted(app.env.found_docs)
+    executed = {d: _executed_notebook(app, d) for d in docs if _executed_notebook(app, d).exists()}
+    student_dir = Path(app.outdir) / STUDENT_DIR
+    student = {d: student_dir / f"{Path(d).name}.ipynb" for d in executed
+               if (student_dir / f"{Path(d).name}.ipynb").exists()}
+    lme_launch.write_published_tree(app, executed, student)
+
+
+def _write_r_bundles(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    lme_bundles.write_bundles(ROOT / "book" / "r", ROOT / "data", ROOT / "LICENSE-DATA.md",
+                              Path(app.outdir) / lme_bundles.BUNDLE_DIR)
+
+
+def _add_bundle_buttons(app, pagename, templatename, context, doctree) -> None:
+    """Offer each R script the page uses as a zip with its data, in the download menu."""
+    source = Path(app.srcdir) / f"{pagename}.md"
+    if not source.exists():
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            for script in lme_bundles.page_scripts(source):
+                group["buttons"].append({
+                    "type": "link",
+                    "url": context["pathto"](f"{lme_bundles.BUNDLE_DIR}/{Path(script).stem}.zip", 1),
+                    "text": f"{script} + data (.zip)",
+                    "tooltip": f"Download the R script {script} with the data it reads, ready to run",
+                    "icon": "fas fa-file-zipper",
+                    "label": f"download-r-bundle-{Path(script).stem}",
+                })
 
 
 def _add_student_button(app, pagename, templatename, context, doctree) -> None:
@@ -194,5 +245,10 @@ def setup(app):
     app.connect("doctree-read", write_executed_notebook)
     app.connect("html-page-context", _add_student_button, priority=950)
     app.connect("build-finished", _write_student_notebooks, priority=400)
+    app.add_config_value("lme_notebooks_branch", "notebooks", "html", types=[str])
+    app.connect("html-page-context", _launch_menu, priority=960)
+    app.connect("build-finished", _write_published_notebooks, priority=450)
+    app.connect("html-page-context", _add_bundle_buttons, priority=955)
+    app.connect("build-finished", _write_r_bundles, priority=460)
     app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

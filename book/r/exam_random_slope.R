@@ -1,8 +1,10 @@
 # Chapter 6: a random slope for reading score across schools (lme4).
-# Run in RStudio from this folder, or: Rscript exam_random_slope.R [data.csv] [results.json]
+# Run in RStudio from this folder (or from the unzipped download), or: Rscript exam_random_slope.R [data.csv] [results.json]
 suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
-data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/exam.csv"
+# Data: exam.csv (the first argument, else in the folder $DATA_DIR, else here, else ../../data)
+data_dir <- Sys.getenv("DATA_DIR", if (file.exists("exam.csv")) "." else "../../data")
+data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else file.path(data_dir, "exam.csv")
 exam <- read.csv(data_file)
 exam$school <- factor(exam$school)
 

@@ -1,10 +1,12 @@
 # The practical: schools in England's local authorities, in R with lme4.
-# Run in RStudio from this folder, or: Rscript practical.R [data.csv] [results.json]
+# Run in RStudio from this folder (or from the unzipped download), or: Rscript practical.R [data.csv] [results.json]
 # The data are the book's synthetic England schools (see data/README.md); to use the
 # real DfE file, read it here instead and keep the same column names.
 suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
-data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data/england_schools_synthetic.csv"
+# Data: england_schools_synthetic.csv (the first argument, else in the folder $DATA_DIR, else here, else ../../data)
+data_dir <- Sys.getenv("DATA_DIR", if (file.exists("england_schools_synthetic.csv")) "." else "../../data")
+data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else file.path(data_dir, "england_schools_synthetic.csv")
 
 # ---- task1 ----
 cat("---- task1 ----\n")

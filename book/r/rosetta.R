@@ -1,8 +1,11 @@
 # The syntax Rosetta stone: every random-effects structure the book uses, in lme4.
-# Run in RStudio from this folder, or: Rscript rosetta.R [data folder] [results.json]
+# Run in RStudio from this folder (or from the unzipped download), or: Rscript rosetta.R [data folder] [results.json]
 suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
 args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1 && nzchar(args[1])) args[1] else "../../data"
+# Data: exam.csv, sleepstudy.csv, pastes.csv, penicillin.csv (in the folder given as the first
+# argument, else in $DATA_DIR, else here, else ../../data)
+data_dir <- if (length(args) >= 1 && nzchar(args[1])) args[1] else
+  Sys.getenv("DATA_DIR", if (file.exists("exam.csv")) "." else "../../data")
 read <- function(name, factors) {
   d <- read.csv(file.path(data_dir, paste0(name, ".csv")))
   for (f in factors) d[[f]] <- factor(d[[f]])
