@@ -21,7 +21,7 @@ import lme_bundles  # noqa: E402
 
 from lme_helpers import data  # noqa: E402
 
-SCRIPTS = sorted(p.name for p in (ROOT / "book" / "r").glob("*.R") if p.name != lme_bundles.HELPER)
+SCRIPTS = sorted(p.name for p in (ROOT / "book" / "r").glob("*.R") if p.name not in lme_bundles.LIBRARIES)
 HREF = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"']", re.I)
 
 
@@ -47,7 +47,7 @@ def rscript(script: str, cwd: Path, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bundle_holds_the_script_its_data_and_licences(script):
-    wanted = {script, lme_bundles.HELPER, "README.txt", "LICENSE-DATA.md",
+    wanted = {script, *lme_bundles.helper_files(ROOT / "book" / "r" / script), "README.txt", "LICENSE-DATA.md",
               *lme_bundles.data_files(ROOT / "book" / "r" / script)}
     with zipfile.ZipFile(built_bundle(script)) as z:
         names = {Path(n).name for n in z.namelist()}

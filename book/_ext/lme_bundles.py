@@ -18,6 +18,8 @@ from pathlib import Path
 
 BUNDLE_DIR = "_static/r"
 HELPER = "export_results.R"
+LIBRARIES = {HELPER, "lme_tests.R"}  # scripts other scripts source, not bundled on their own
+SOURCED = re.compile(r"""^\s*source\(["']([\w-]+\.R)["']\)""", re.M)
 DATA_LINE = re.compile(r"^# Data: ([^(\n]+)", re.M)
 PAGE_SCRIPT = re.compile(r"""["<]r/([\w-]+\.R)[">]""")
 README = """\
@@ -28,7 +30,8 @@ Run it in this folder:
 or open it in RStudio and set the working directory to this folder
 (Session > Set Working Directory > To Source File Location).
 
-It needs R with the package lme4 (in R: install.packages("lme4")).
+It needs R with the packages lme4, lmerTest and performance
+(in R: install.packages(c("lme4", "lmerTest", "performance"))).
 The data ({data}) are read from this folder; to keep them elsewhere, set the
 environment variable DATA_DIR to their folder, or give the file as the first argument.
 The licences of the data are in LICENSE-DATA.md.
@@ -53,15 +56,22 @@ def data_files(script: Path) -> list[str]:
 def page_scripts(source: Path) -> list[str]:
     """The R scripts (other than the export helper) that a chapter's source refers to, in order."""
     names = PAGE_SCRIPT.findall(source.read_text(encoding="utf-8"))
-    return [n for n in dict.fromkeys(names) if n != HELPER]
+    return [n for n in dict.fromkeys(names) if n not in LIBRARIES]
+
+
+def helper_files(script: Path) -> list[str]:
+    """The book's helper scripts that ``script`` sources, with the export helper always included."""
+    sourced = SOURCED.findall(script.read_text(encoding="utf-8"))
+    return list(dict.fromkeys([HELPER, *sourced]))
 
 
 def bundle(script: Path, data_dir: Path, licences: Path) -> bytes:
     """The zip of one script with its helper, data, licences and README, as bytes."""
     data = data_files(script)
-    members = {script.name: script.read_bytes(), HELPER: (script.parent / HELPER).read_bytes(),
-               "LICENSE-DATA.md": licences.read_bytes(),
+    members = {script.name: script.read_bytes(), "LICENSE-DATA.md": licences.read_bytes(),
                "README.txt": README.format(script=script.name, data=", ".join(data)).encode()}
+    for name in helper_files(script):
+        members[name] = (script.parent / name).read_bytes()
     for name in data:
         path = data_dir / name
         if not path.is_file():
@@ -82,10 +92,11 @@ def write_bundles(r_dir: Path, data_dir: Path, licences: Path, out: Path) -> lis
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for script in sorted(r_dir.glob("*.R")):
-        if script.name == HELPER:
+        if script.name in LIBRARIES:
             continue
         target = out / f"{script.stem}.zip"
-        inputs = [script, r_dir / HELPER, licences, *(data_dir / n for n in data_files(script))]
+        inputs = [script, *(r_dir / n for n in helper_files(script)), licences,
+                  *(data_dir / n for n in data_files(script))]
         if target.exists() and all(p.exists() and p.stat().st_mtime_ns <= target.stat().st_mtime_ns for p in inputs):
             written.append(target)
             continue
