@@ -505,6 +505,32 @@ def _ml_deviance_sv(engine, sv: np.ndarray) -> float:
         return np.inf
 
 
+def _minimize_nuisance(dev: Callable[[np.ndarray], float], starts: list[np.ndarray], bounds: list,
+                       scale: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimise the deviance over the nuisance parameters: L-BFGS-B from each start, in units of
+    each parameter's estimate (the SDs and σ can differ by orders of magnitude), then a
+    Nelder-Mead polish when the starts disagree. Returns the best point and its deviance."""
+    scaled_bounds = [(lo / sc if lo is not None else None, hi / sc if hi is not None else None)
+                     for (lo, hi), sc in zip(bounds, scale)]
+
+    def f(u):
+        return dev(u * scale)
+
+    found = []
+    for start in starts:
+        res = optimize.minimize(f, np.asarray(start, dtype=float) / scale, method="L-BFGS-B", bounds=scaled_bounds,
+                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
+        found.append((float(res.fun), np.asarray(res.x, dtype=float)))
+    found.sort(key=lambda item: item[0])
+    best_f, best_u = found[0]
+    if len(found) > 1 and abs(found[-1][0] - best_f) > 1e-5:
+        res = optimize.minimize(f, best_u, method="Nelder-Mead", bounds=scaled_bounds,
+                                options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000})
+        if res.fun < best_f:
+            best_f, best_u = float(res.fun), np.asarray(res.x, dtype=float)
+    return best_u * scale, best_f
+
+
 def _find_root(zeta: Callable[[float], float], est: float, target: float, step: float,
                bound: float | None) -> float:
     """The value where the signed root deviance ``zeta`` reaches ``target``, searching away from ``est``.
@@ -574,6 +600,7 @@ def profile_confint(result: LMEResult, level: float = 0.95, parm: list[str] | No
     lower = np.array([0.0 if n.startswith("sd(") else -1.0 if n.startswith("cor(") else 1e-12 for n in names])
     upper = np.array([np.inf if not n.startswith("cor(") else 1.0 for n in names])
     se_fixed = np.sqrt(np.diag(ml.vcov().to_numpy()))
+    scale = np.where(np.abs(sv_hat) > 1e-3, np.abs(sv_hat), 1.0)  # work in units of each estimate
     wanted = list(names) + list(ml.fe_params.index) if parm is None else list(parm)
     unknown = [w for w in wanted if w not in names and w not in ml.fe_params.index]
     if unknown:
@@ -598,11 +625,9 @@ def profile_confint(result: LMEResult, level: float = 0.95, parm: list[str] | No
                     if not others:
                         d = dev(np.zeros(0))
                     else:
-                        res = optimize.minimize(dev, state["start"], method="L-BFGS-B", bounds=bounds,
-                                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 500})
-                        d = float(res.fun)
+                        x, d = _minimize_nuisance(dev, [state["start"], sv_hat[others]], bounds, scale[others])
                         if np.isfinite(d):
-                            state["start"] = res.x
+                            state["start"] = x
                     if not np.isfinite(d):
                         return np.nan
                     return float(np.sign(v - sv_hat[i]) * math.sqrt(max(d - base, 0.0)))
