@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 # (the book's build asks the R bridge whether R is present) does not pay for importing
 # statsmodels and SciPy. ``import lme_helpers as lh; lh.fit(...)`` works as usual.
 _EXPORTS = {
-    "fit": "fitting", "LMEResult": "fitting", "FitWarning": "fitting",
-    "SingularFitWarning": "fitting", "ConvergenceWarning": "fitting", "DataWarning": "fitting",
+    "fit": "fitting", "LMEResult": "fitting", "FitWarning": "messages",
+    "SingularFitWarning": "messages", "ConvergenceWarning": "messages", "DataWarning": "messages",
     "parse_formula": "formula",
     "icc": "variance", "design_effect": "variance", "r2": "variance", "variance_partition": "variance",
     "shrinkage": "pooling", "shrinkage_factor": "pooling",
@@ -38,14 +38,15 @@ _EXPORTS = {
 }
 _SUBMODULES = {"data", "charts", "rbridge", "sidebyside", "book", "notebooks",
                "fitting", "formula", "variance", "pooling", "comparison", "simulation",
-               "inference", "lmm", "tables"}
+               "inference", "lmm", "tables", "messages"}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from . import data
     from .comparison import bootstrap_lrt, boundary_p_value, compare
-    from .fitting import ConvergenceWarning, DataWarning, FitWarning, LMEResult, SingularFitWarning, fit
+    from .fitting import LMEResult, fit
     from .formula import parse_formula
     from .inference import anova, bootstrap, confint
+    from .messages import ConvergenceWarning, DataWarning, FitWarning, SingularFitWarning
     from .pooling import shrinkage, shrinkage_factor
     from .simulation import simulate, simulate_schools
     from .tables import show

@@ -44,6 +44,7 @@ __all__ = [
     "title_of",
     "mse_comparison",
     "bootstrap_distribution",
+    "profile_plot",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -385,7 +386,7 @@ def variance_partition_bar(table: pd.DataFrame, title: str = "Where the variance
 
 def group_densities(
     mean: float, tau2: float, sigma2: float, offsets: Sequence[float] | None = None, label: str = "group",
-    response: str = "y",
+    response: str = "y", title: str | None = None, height: int = HEIGHT,
 ) -> alt.LayerChart:
     """Normal curves of a few groups against the whole population: the ICC as overlap.
 
@@ -400,6 +401,10 @@ def group_densities(
     offsets : sequence of float, optional
         Group effects u_j to draw (default: the 10th, 30th, 50th, 70th, 90th
         percentiles of N(0, τ²)).
+    title : str, optional
+        The chart's title (by default it states the ICC).
+    height : int
+        Height in pixels.
 
     Examples
     --------
@@ -425,10 +430,11 @@ def group_densities(
     total = alt.Chart(pop).mark_line(color="#000", strokeDash=[6, 4], strokeWidth=2).encode(x=f"{response}:Q", y="density:Q")
     return _finish(
         alt.layer(lines, total),
-        f"{label.capitalize()}s overlap heavily when the ICC is {icc:.2f}",
+        title or f"{label.capitalize()}s overlap heavily when the ICC is {icc:.2f}",
         f"Five coloured normal curves show the spread of {response} within five {label}s whose effects span the "
         f"middle 80% of {label}s; the dashed black curve is the whole population. The ICC is {icc:.2f}.",
         subtitle="Coloured: within single groups · Dashed: everyone",
+        height=height,
     )
 
 
@@ -772,4 +778,55 @@ def bootstrap_distribution(values: Sequence[float], estimate: float, interval: t
         f"Histogram of the {what} in {len(values)} data sets simulated from the fitted model and refitted. "
         f"The estimate ({estimate:.3f}) and the 95% percentile interval ({interval[0]:.3f} to {interval[1]:.3f}) "
         f"are marked; the interval reaches {skew:.1f} times as far above the estimate as below it.",
+    )
+
+
+def profile_plot(curve: pd.DataFrame, interval: tuple[float, float], what: str | None = None,
+                 level: float = 0.95) -> alt.LayerChart:
+    """A likelihood profile: ζ against the parameter, with the straight line a Wald interval assumes.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From :func:`lme_helpers.inference.profile_curve` (``value``, ``zeta``;
+        ``attrs["estimate"]``).
+    interval : (low, high)
+        The profile interval, marked where ζ crosses the normal quantiles.
+    what : str, optional
+        Axis title for the parameter (default: its name).
+    level : float
+        The interval's confidence level.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"value": [0.2, 0.3, 0.4, 0.5], "zeta": [-2.5, -0.8, 0.6, 1.8]})
+    >>> curve.attrs["estimate"] = 0.35
+    >>> "profile" in title_of(profile_plot(curve, (0.24, 0.52), "SD"))
+    True
+    """
+    estimate = float(curve.attrs.get("estimate", np.nan))
+    what = what or curve.attrs.get("parameter", "parameter")
+    z = stats.norm.ppf(0.5 + level / 2)
+    # the Wald line: ζ linear in the parameter, with the curvature at the estimate
+    inner = curve[(curve.zeta.abs() < 0.8) & np.isfinite(curve.zeta)]
+    slope = float(np.polyfit(inner.value, inner.zeta, 1)[0]) if len(inner) >= 2 else np.nan
+    ends = pd.DataFrame({"value": [curve.value.min(), curve.value.max()]})
+    ends["zeta"] = slope * (ends.value - estimate)
+    base = alt.Chart(curve).mark_line(color=PALETTE[0], strokeWidth=2.5).encode(
+        x=alt.X("value:Q", title=what, scale=alt.Scale(zero=False)),
+        y=alt.Y("zeta:Q", title="ζ (signed root of the deviance change)"),
+        tooltip=[alt.Tooltip("value:Q", format=".4f"), alt.Tooltip("zeta:Q", format=".2f")])
+    wald = alt.Chart(ends).mark_line(color="#666", strokeDash=[5, 4]).encode(x="value:Q", y="zeta:Q")
+    cuts = pd.DataFrame({"zeta": [-z, z]})
+    hlines = alt.Chart(cuts).mark_rule(color=PALETTE[3], strokeDash=[2, 3]).encode(y="zeta:Q")
+    marks = pd.DataFrame({"value": list(interval), "zeta": [-z, z], "label": ["lower limit", "upper limit"]})
+    points = alt.Chart(marks).mark_point(filled=True, size=70, color=PALETTE[3]).encode(
+        x="value:Q", y="zeta:Q", tooltip=["label:N", alt.Tooltip("value:Q", format=".4f")])
+    return _finish(
+        alt.layer(wald, hlines, base, points),
+        f"The likelihood profile of {what}",
+        f"ζ, the signed square root of the likelihood-ratio statistic, against {what} (solid line), with the "
+        f"straight line a symmetric Wald interval assumes (dashed). The {level:.0%} profile interval runs from "
+        f"{interval[0]:.3f} to {interval[1]:.3f}, where ζ crosses ±{z:.2f}; the estimate is {estimate:.3f}.",
+        subtitle="Solid: profile · Dashed: what a symmetric interval assumes",
     )

@@ -374,7 +374,10 @@ def load_school_performance(
     frame = frame.reset_index(drop=True)
     if dropped:
         detail = "; ".join(f"{k}: {v}" for k, v in dropped.items())
-        warnings.warn(f"Read {n0} rows from {path}; dropped {n0 - len(frame)} ({detail}).", UserWarning, stacklevel=2)
+        from .messages import DataWarning
+
+        name = Path(path).name if isinstance(path, (str, Path)) else "the file"
+        warnings.warn(f"Read {n0} rows from {name}; dropped {n0 - len(frame)} ({detail}).", DataWarning, stacklevel=2)
     frame.attrs["dropped"] = dropped
     return frame
 

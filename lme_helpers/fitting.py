@@ -29,6 +29,7 @@ from scipy import stats
 
 from .formula import ParsedFormula, RandomTerm, parse_formula
 from .lmm import SINGULAR_TOL, LmmEngine, design_from_frame
+from .messages import ConvergenceWarning, DataWarning, FitWarning, SingularFitWarning  # noqa: F401
 
 __all__ = ["fit", "LMEResult", "FitWarning", "SingularFitWarning", "ConvergenceWarning"]
 
@@ -39,33 +40,6 @@ _FUNCTIONS = {
 }
 
 
-class FitWarning(UserWarning):
-    """Base class for the warnings :func:`fit` gives about a model."""
-
-
-class SingularFitWarning(FitWarning):
-    """A random-effects covariance matrix is estimated as rank deficient (lme4's ``isSingular``)."""
-
-
-class ConvergenceWarning(FitWarning):
-    """The optimisers did not agree on, or did not reach, a maximum."""
-
-
-class DataWarning(FitWarning):
-    """Rows were dropped or the data have a feature worth knowing about."""
-
-
-_default_formatwarning = warnings.formatwarning
-
-
-def _format_fit_warning(message, category, filename, lineno, line=None) -> str:
-    """Show lme_helpers' warnings as plain sentences, without the (temporary) file and line."""
-    if isinstance(category, type) and issubclass(category, FitWarning):
-        return f"{category.__name__}: {message}\n"
-    return _default_formatwarning(message, category, filename, lineno, line)
-
-
-warnings.formatwarning = _format_fit_warning
 
 
 # --------------------------------------------------------------------------

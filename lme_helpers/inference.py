@@ -38,6 +38,7 @@ __all__ = [
     "anova",
     "confint",
     "profile_confint",
+    "profile_curve",
     "bootstrap",
     "simulate_response",
     "parameter_table",
@@ -562,6 +563,111 @@ def _find_root(zeta: Callable[[float], float], est: float, target: float, step: 
     return np.nan
 
 
+class _Profile:
+    """The signed root deviance ζ of each parameter of an ML fit, as lme4's ``profile`` defines it."""
+
+    def __init__(self, result: LMEResult):
+        self.ml = ml = result.refit(reml=False, warn=False) if result.reml else result
+        self.engine = ml._engine
+        sigma = math.sqrt(ml.sigma2)
+        self.sv_hat = _sv_from_theta(self.engine, ml.theta, sigma)
+        self.names = parameter_names(ml)
+        self.fixed = list(ml.fe_params.index)
+        self.base = -2 * ml.loglik
+        self.lower = np.array([0.0 if n.startswith("sd(") else -1.0 if n.startswith("cor(") else 1e-12
+                               for n in self.names])
+        self.upper = np.array([np.inf if not n.startswith("cor(") else 1.0 for n in self.names])
+        self.se_fixed = np.sqrt(np.diag(ml.vcov().to_numpy()))
+        self.scale = np.where(np.abs(self.sv_hat) > 1e-3, np.abs(self.sv_hat), 1.0)  # units of each estimate
+
+    def check(self, wanted: list[str]) -> None:
+        unknown = [w for w in wanted if w not in self.names and w not in self.fixed]
+        if unknown:
+            raise KeyError(f"Unknown parameter(s) {unknown}; the model has {self.names + self.fixed}.")
+
+    def estimate(self, name: str) -> float:
+        if name in self.names:
+            return float(self.sv_hat[self.names.index(name)])
+        return float(self.ml.fe_params[name])
+
+    def bounds(self, name: str) -> tuple[float | None, float | None]:
+        if name in self.fixed:
+            return None, None
+        i = self.names.index(name)
+        return float(self.lower[i]), (float(self.upper[i]) if np.isfinite(self.upper[i]) else None)
+
+    def step(self, name: str) -> float:
+        if name in self.fixed:
+            return float(self.se_fixed[self.fixed.index(name)])
+        est = self.estimate(name)
+        return 0.1 if name.startswith("cor(") else max(abs(est) * 0.2, 1e-3)
+
+    def zeta(self, name: str) -> Callable[[float], float]:
+        """ζ(value): the signed square root of the deviance increase, other parameters re-optimised."""
+        engine, base = self.engine, self.base
+        if name in self.names:
+            i = self.names.index(name)
+            n_sv = len(self.sv_hat)
+            others = [k for k in range(n_sv) if k != i]
+            bounds = [(self.lower[k], None if not np.isfinite(self.upper[k]) else self.upper[k]) for k in others]
+            sv_hat, scale = self.sv_hat, self.scale
+            state = {"start": sv_hat[others].copy()}
+
+            def zeta(v: float) -> float:
+                def dev(x):
+                    sv = np.empty(n_sv)
+                    sv[i] = v
+                    sv[others] = x
+                    return _ml_deviance_sv(engine, sv)
+
+                if not others:
+                    d = dev(np.zeros(0))
+                else:
+                    x, d = _minimize_nuisance(dev, [state["start"], sv_hat[others]], bounds, scale[others])
+                    if np.isfinite(d):
+                        state["start"] = x
+                if not np.isfinite(d):
+                    return np.nan
+                return float(np.sign(v - sv_hat[i]) * math.sqrt(max(d - base, 0.0)))
+
+            return zeta
+        j = self.fixed.index(name)
+        est = float(self.ml.fe_params.iloc[j])
+        state = {"theta": self.ml.theta.copy()}
+
+        def zeta_fe(b: float) -> float:
+            sub = engine.without_fixed(j, b)
+            theta = sub.quick_optimize(False, state["theta"])
+            d = sub.deviance(theta, reml=False)
+            if not np.isfinite(d):
+                return np.nan
+            state["theta"] = theta
+            return float(np.sign(b - est) * math.sqrt(max(d - base, 0.0)))
+
+        return zeta_fe
+
+    def interval(self, name: str, z: float) -> tuple[float, float]:
+        est, step = self.estimate(name), self.step(name)
+        low_bound, high_bound = self.bounds(name)
+        lo = _find_root(self.zeta(name), est, -z, step, low_bound)
+        hi = _find_root(self.zeta(name), est, z, step, high_bound)
+        return lo, hi
+
+
+def _quiet():
+    """One BLAS thread, and no warnings from infeasible probes (they give an infinite deviance)."""
+    import contextlib
+
+    from .fitting import _single_thread
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_single_thread())
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    return stack
+
+
 def profile_confint(result: LMEResult, level: float = 0.95, parm: list[str] | None = None) -> pd.DataFrame:
     """Likelihood-profile confidence intervals, as lme4's ``confint(m, method = "profile")``.
 
@@ -587,78 +693,61 @@ def profile_confint(result: LMEResult, level: float = 0.95, parm: list[str] | No
     DataFrame
         Indexed by parameter: ``estimate`` (the ML estimate), ``conf_low``, ``conf_high``.
     """
-    from .fitting import _single_thread
-
-    ml = result.refit(reml=False, warn=False) if result.reml else result
-    engine = ml._engine
+    prof = _Profile(result)
+    wanted = prof.names + prof.fixed if parm is None else list(parm)
+    prof.check(wanted)
     z = stats.norm.ppf(0.5 + level / 2)
-    sigma = math.sqrt(ml.sigma2)
-    sv_hat = _sv_from_theta(engine, ml.theta, sigma)
-    names = parameter_names(ml)
-    base = -2 * ml.loglik
-    n_sv = len(sv_hat)
-    lower = np.array([0.0 if n.startswith("sd(") else -1.0 if n.startswith("cor(") else 1e-12 for n in names])
-    upper = np.array([np.inf if not n.startswith("cor(") else 1.0 for n in names])
-    se_fixed = np.sqrt(np.diag(ml.vcov().to_numpy()))
-    scale = np.where(np.abs(sv_hat) > 1e-3, np.abs(sv_hat), 1.0)  # work in units of each estimate
-    wanted = list(names) + list(ml.fe_params.index) if parm is None else list(parm)
-    unknown = [w for w in wanted if w not in names and w not in ml.fe_params.index]
-    if unknown:
-        raise KeyError(f"Unknown parameter(s) {unknown}; the model has {names + list(ml.fe_params.index)}.")
     rows = {}
-    with _single_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # infeasible probes give an infinite deviance
+    with _quiet():
         for w in wanted:
-            if w in names:
-                i = names.index(w)
-                others = [k for k in range(n_sv) if k != i]
-                bounds = [(lower[k], None if not np.isfinite(upper[k]) else upper[k]) for k in others]
-                state = {"start": sv_hat[others].copy()}
-
-                def zeta(v, i=i, others=others, bounds=bounds, state=state):
-                    def dev(x):
-                        sv = np.empty(n_sv)
-                        sv[i] = v
-                        sv[others] = x
-                        return _ml_deviance_sv(engine, sv)
-
-                    if not others:
-                        d = dev(np.zeros(0))
-                    else:
-                        x, d = _minimize_nuisance(dev, [state["start"], sv_hat[others]], bounds, scale[others])
-                        if np.isfinite(d):
-                            state["start"] = x
-                    if not np.isfinite(d):
-                        return np.nan
-                    return float(np.sign(v - sv_hat[i]) * math.sqrt(max(d - base, 0.0)))
-
-                est = sv_hat[i]
-                step = max(abs(est) * 0.2, 1e-3) if not w.startswith("cor(") else 0.1
-                state["start"] = sv_hat[others].copy()
-                lo = _find_root(zeta, est, -z, step, lower[i])
-                state["start"] = sv_hat[others].copy()
-                hi = _find_root(zeta, est, z, step, upper[i] if np.isfinite(upper[i]) else None)
-                rows[w] = (est, lo, hi)
-            else:
-                j = list(ml.fe_params.index).index(w)
-                est = float(ml.fe_params.iloc[j])
-                state = {"theta": ml.theta.copy()}
-
-                def zeta_fe(b, j=j, est=est, state=state):
-                    sub = engine.without_fixed(j, b)
-                    theta = sub.quick_optimize(False, state["theta"])
-                    d = sub.deviance(theta, reml=False)
-                    if not np.isfinite(d):
-                        return np.nan
-                    state["theta"] = theta
-                    return float(np.sign(b - est) * math.sqrt(max(d - base, 0.0)))
-
-                lo = _find_root(zeta_fe, est, -z, se_fixed[j], None)
-                state["theta"] = ml.theta.copy()
-                hi = _find_root(zeta_fe, est, z, se_fixed[j], None)
-                rows[w] = (est, lo, hi)
+            rows[w] = (prof.estimate(w), *prof.interval(w, z))
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "conf_low", "conf_high"])
     out.index.name = "parameter"
+    return out
+
+
+def profile_curve(result: LMEResult, parameter: str, points: int = 25, level: float = 0.99) -> pd.DataFrame:
+    """The likelihood profile of one parameter: ζ over a range of its values.
+
+    ζ is the signed square root of the likelihood-ratio statistic for the
+    value, with every other parameter re-optimised (of the ML fit, as lme4's
+    ``profile``). Where ζ is a straight line, a Wald interval would be exact;
+    where it bends, the likelihood is skewed and the profile interval is
+    asymmetric. The range runs over the ``level`` profile interval.
+
+    Parameters
+    ----------
+    result : LMEResult
+    parameter : str
+        A name from :func:`parameter_table`, e.g. ``"sd((Intercept) | school)"``.
+    points : int
+        Number of values.
+    level : float
+        Confidence level of the interval the values span.
+
+    Returns
+    -------
+    DataFrame
+        ``value`` and ``zeta``; ``attrs["estimate"]`` is the ML estimate.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> m = fit("Reaction ~ Days + (1 | Subject)", data.load("sleepstudy"))
+    >>> curve = profile_curve(m, "sd((Intercept) | Subject)", points=5)
+    >>> bool(curve.zeta.is_monotonic_increasing)
+    True
+    """
+    prof = _Profile(result)
+    prof.check([parameter])
+    z = stats.norm.ppf(0.5 + level / 2)
+    with _quiet():
+        lo, hi = prof.interval(parameter, z)
+        zeta = prof.zeta(parameter)
+        values = np.linspace(lo, hi, points)
+        out = pd.DataFrame({"value": values, "zeta": [zeta(v) for v in values]})
+    out.attrs["estimate"] = prof.estimate(parameter)
+    out.attrs["parameter"] = parameter
     return out
 
 

@@ -217,7 +217,7 @@ def test_ks4_shape_groups_and_reported_drops(ks4):
     frame, messages = load_ks4()
     assert frame.shape == (2967, 37) and frame.P8MEA.notna().all()
     assert frame.LANAME.nunique() == 151 and frame.LEA.nunique() == 151 and frame.gor_name.nunique() == 9
-    assert messages == [f"Read 3056 rows from {KS4}; dropped 89 (missing P8MEA: 89)."]
+    assert messages == [f"Read 3056 rows from {KS4.name}; dropped 89 (missing P8MEA: 89)."]
     assert frame.attrs["dropped"] == {"missing P8MEA": 89}
     everything, messages = load_ks4(drop_missing=())
     assert len(everything) == 3056 and messages == []
