@@ -33,8 +33,9 @@ class Table:
     def _styler(self):
         import hashlib
 
-        # a stable id, so that the same table gives the same HTML in every build
-        uid = hashlib.sha256(self.data.to_csv().encode()).hexdigest()[:8]
+        # a stable id, so that the same table gives the same HTML in every build (made from what is
+        # shown, so that differences in the last bits of the numbers do not change it)
+        uid = hashlib.sha256(repr(self).encode()).hexdigest()[:8]
         return self.data.style.format(self._formats).set_uuid(f"lme{uid}")
 
     def _repr_html_(self) -> str:
