@@ -127,6 +127,16 @@ def check_wald(model: lh.LMEResult, ref: dict, key: str) -> None:
         assert p_close(row.p_value, tt["p_z"][i]), (key, term, row.p_value, tt["p_z"][i])
         assert within(row.conf_low, tt["conf_low_z"][i], TOL_CI, se), (key, term, row.conf_low, tt["conf_low_z"][i])
         assert within(row.conf_high, tt["conf_high_z"][i], TOL_CI, se), (key, term)
+    # lme_helpers' confint(method="wald"), as lme4's confint(method = "Wald"): fixed effects only
+    wald = model.confint("wald")
+    fixed = wald.loc[list(model.fe_params.index)]
+    fixed.index = [lme4_term(t) for t in fixed.index]
+    for i, term in enumerate(tt["term"]):
+        se = fx["std_error"][fx["term"].index(term)]
+        assert within(fixed.loc[term, "conf_low"], tt["conf_low_z"][i], TOL_CI, se), (key, term)
+        assert within(fixed.loc[term, "conf_high"], tt["conf_high_z"][i], TOL_CI, se), (key, term)
+    others = wald.drop(index=list(model.fe_params.index))
+    assert len(others) == model._engine.n_theta + 1 and others[["conf_low", "conf_high"]].isna().all().all(), key
 
 
 def check_vcov(model: lh.LMEResult, ref: dict, key: str) -> None:

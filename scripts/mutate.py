@@ -1,0 +1,161 @@
+"""Mutation testing of the statistics modules of lme_helpers (make mutate).
+
+Runs mutmut (pinned in requirements-mutate.txt; configured in pyproject.toml's [tool.mutmut])
+and writes the score and every surviving mutant to bench/:
+
+- bench/mutation.json: counts per module and overall, the score, and each survivor with its
+  diff and, when it is listed in bench/mutation-equivalent.json, the reason it is equivalent;
+- bench/mutation-survivors.md: the same survivors, readable.
+
+mutmut plants one small change at a time (an operator, a constant, a comparison, an argument)
+and runs only the fast tests that call the changed function (it records which tests call which
+function in a first run). A mutant is killed when a test fails. Results are kept in mutants/, so
+a second run only tests mutants of functions that changed.
+
+Usage (from the repository root):
+    python scripts/mutate.py                         # every statistics module
+    python scripts/mutate.py --modules variance,pooling
+    python scripts/mutate.py --report-only           # rewrite bench/ from the last results
+Environment: MUTATE_JOBS (parallel workers, default: the number of CPUs).
+
+The R comparisons use the stored reference files (LME_HELPERS_NO_R=1 is set for the run), so
+R is not needed and the live-R tests are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ("fitting", "formula", "variance", "pooling", "comparison", "data", "simulation", "lmm", "inference",
+           "tables")
+EQUIVALENT = ROOT / "bench" / "mutation-equivalent.json"
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def run_mutmut(modules: list[str], jobs: int) -> int:
+    env = dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
+    mutmut = Path(sys.executable).parent / "mutmut"
+    cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def collect(modules: list[str]) -> tuple[dict, list[dict]]:
+    os.chdir(ROOT)
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
+    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    per_module: dict[str, Counter] = {}
+    survivors = []
+    for module in modules:
+        path = Path("lme_helpers") / f"{module}.py"
+        data = SourceFileMutationData(path=path)
+        data.load()
+        counts: Counter = Counter()
+        for name, code in sorted(data.exit_code_by_key.items()):
+            status = status_by_exit_code[code]
+            counts[status] += 1
+            if status in KILLED or status == "not checked":
+                continue
+            reason = equivalent.get(name)
+            if reason:
+                counts["equivalent"] += 1
+            try:
+                diff = get_diff_for_mutant(name, path=path)
+            except Exception as exc:  # noqa: BLE001 - a diff is a courtesy; the status is what counts
+                diff = f"(no diff: {exc})"
+            survivors.append({"name": name, "module": module, "status": status, "reason": reason, "diff": diff})
+        per_module[module] = counts
+    return per_module, survivors
+
+
+def score(counts: Counter) -> dict:
+    killed = sum(counts[s] for s in KILLED)
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "equivalent"))
+    equivalent = counts["equivalent"]
+    return {
+        "mutants": checked + counts["not checked"],
+        "checked": checked,
+        "killed": killed,
+        "survived": counts["survived"],
+        "no_tests": counts["no tests"],
+        "suspicious": counts["suspicious"],
+        "not_checked": counts["not checked"],
+        "equivalent": equivalent,
+        "score": round(killed / checked, 4) if checked else None,
+        "score_without_equivalent": round(killed / (checked - equivalent), 4) if checked > equivalent else None,
+    }
+
+
+def write_report(modules: list[str]) -> dict:
+    per_module, survivors = collect(modules)
+    total: Counter = Counter()
+    for counts in per_module.values():
+        total.update(counts)
+    import mutmut
+
+    result = {
+        "tool": f"mutmut {getattr(mutmut, '__version__', '')}".strip(),
+        "written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tests": "the fast tests: unit, property, parity (stored R references), data, inference, charts' values, "
+                 "doctests of the mutated modules",
+        "overall": score(total),
+        "modules": {m: score(c) for m, c in per_module.items()},
+        "survivors": survivors,
+    }
+    bench = ROOT / "bench"
+    (bench / "mutation.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    lines = ["# Surviving mutants", "",
+             f"Written by `make mutate` ({result['tool']}, {result['written']}).", "",
+             "| module | mutants | checked | killed | survived | no tests | equivalent | score | score without equivalent |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for m, s in {**result["modules"], "all": result["overall"]}.items():
+        lines.append(f"| {m} | {s['mutants']} | {s['checked']} | {s['killed']} | {s['survived']} | {s['no_tests']} | "
+                     f"{s['equivalent']} | {s['score']} | {s['score_without_equivalent']} |")
+    lines.append("")
+    for s in survivors:
+        lines += [f"## {s['name']} ({s['status']})", "",
+                  f"Equivalent: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
+                  "```diff", s["diff"], "```", ""]
+    (bench / "mutation-survivors.md").write_text("\n".join(lines))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", default=",".join(MODULES),
+                        help=f"comma-separated modules of lme_helpers (default: {','.join(MODULES)})")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite bench/ from the kept results")
+    args = parser.parse_args()
+    modules = [m.strip() for m in args.modules.split(",") if m.strip()]
+    unknown = sorted(set(modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; choose from {', '.join(MODULES)}")
+    code = 0
+    if not args.report_only:
+        code = run_mutmut(modules, int(os.environ.get("MUTATE_JOBS", os.cpu_count() or 2)))
+    if not (ROOT / "mutants").is_dir():
+        print("No results in mutants/: run without --report-only first.", file=sys.stderr)
+        return code or 1
+    result = write_report(modules)
+    o = result["overall"]
+    print(f"Mutation score: {o['killed']} of {o['checked']} checked mutants killed ({o['score']}); "
+          f"{o['survived']} survived ({o['equivalent']} listed as equivalent), {o['not_checked']} not checked. "
+          "See bench/mutation-survivors.md.")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
