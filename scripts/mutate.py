@@ -15,6 +15,7 @@ a second run only tests mutants of functions that changed.
 Usage (from the repository root):
     python scripts/mutate.py                         # every statistics module
     python scripts/mutate.py --modules variance,pooling
+    python scripts/mutate.py --survivors             # test the last survivors again (after adding tests)
     python scripts/mutate.py --report-only           # rewrite bench/ from the last results
 Environment: MUTATE_JOBS (parallel workers, default: the number of CPUs).
 
@@ -40,14 +41,30 @@ EQUIVALENT = ROOT / "bench" / "mutation-equivalent.json"
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
-def run_mutmut(modules: list[str], jobs: int) -> int:
+def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) -> int:
     env = dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-    names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
+    if names is None:
+        names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
     mutmut = Path(sys.executable).parent / "mutmut"
     cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def last_survivors(modules: list[str]) -> list[str]:
+    """Names of the mutants that survived the last run (mutmut reruns a mutant only when named)."""
+    os.chdir(ROOT)
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for module in modules:
+        data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
+        data.load()
+        names += [n for n, code in data.exit_code_by_key.items()
+                  if status_by_exit_code[code] in ("survived", "no tests", "suspicious")]
+    return sorted(names)
 
 
 def collect(modules: list[str]) -> tuple[dict, list[dict]]:
@@ -138,14 +155,21 @@ def main() -> int:
     parser.add_argument("--modules", default=",".join(MODULES),
                         help=f"comma-separated modules of lme_helpers (default: {','.join(MODULES)})")
     parser.add_argument("--report-only", action="store_true", help="only rewrite bench/ from the kept results")
+    parser.add_argument("--survivors", action="store_true", help="run only the mutants that survived last time")
     args = parser.parse_args()
     modules = [m.strip() for m in args.modules.split(",") if m.strip()]
     unknown = sorted(set(modules) - set(MODULES))
     if unknown:
         parser.error(f"unknown module(s) {unknown}; choose from {', '.join(MODULES)}")
     code = 0
-    if not args.report_only:
-        code = run_mutmut(modules, int(os.environ.get("MUTATE_JOBS", os.cpu_count() or 2)))
+    jobs = int(os.environ.get("MUTATE_JOBS", os.cpu_count() or 2))
+    if args.survivors:
+        names = last_survivors(modules)
+        print(f"{len(names)} survivors to test again", flush=True)
+        if names:
+            code = run_mutmut(modules, jobs, names)
+    elif not args.report_only:
+        code = run_mutmut(modules, jobs)
     if not (ROOT / "mutants").is_dir():
         print("No results in mutants/: run without --report-only first.", file=sys.stderr)
         return code or 1
