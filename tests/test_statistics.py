@@ -144,3 +144,32 @@ def test_random_term_names_and_counts():
     assert p.random[0].slopes == ("x", "z") and p.random[0].correlated
     assert p.fixed_formula == "y ~ x" and p.original == "y ~ x + (1 + x + z | g) + (1 | a:b) + (1 | c/d)"
     assert [t.nested for t in p.random] == [False, False, True, True]
+
+
+# ----- shrinkage -------------------------------------------------------------------------
+
+
+def test_shrinkage_factor_checks_its_input_and_keeps_its_shape():
+    assert lh.shrinkage_factor(0.0, 1.0, 5) == 0.0  # no between-group variance: complete pooling
+    assert isinstance(lh.shrinkage_factor(1.0, 1.0, 1), float) and lh.shrinkage_factor(1.0, 1.0, 1) == 0.5
+    out = lh.shrinkage_factor(1.0, 2.0, np.array([1, 2, 4]))
+    assert isinstance(out, np.ndarray) and out.shape == (3,)
+    np.testing.assert_allclose(out, [1 / 3, 1 / 2, 2 / 3])
+    for args in [(-0.1, 1.0, 5), (0.1, 0.0, 5), (0.1, -1.0, 5), (0.1, 1.0, 0), (0.1, 1.0, np.array([3, 0]))]:
+        with pytest.raises(ValueError, match="Need tau2 >= 0"):
+            lh.shrinkage_factor(*args)
+
+
+def test_shrinkage_needs_a_single_random_intercept(exam):
+    crossed = lh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", lh.data.load("penicillin"))
+    with pytest.raises(ValueError, match="single random intercept"):
+        lh.shrinkage(crossed)
+
+
+def test_shrinkage_of_a_model_without_fixed_intercept(exam):
+    m = lh.fit("normexam ~ 0 + standLRT + (1 | school)", exam)
+    s = lh.shrinkage(m, group="school")
+    assert (s.complete_pooling == 0.0).all()
+    blups = m.blups().set_index("level").estimate
+    np.testing.assert_allclose(s.set_index("level").partial_pooling, blups.reindex(s.level), rtol=1e-12)
+    assert s.equals(lh.shrinkage(m))
