@@ -17,7 +17,12 @@ Usage (from the repository root):
     python scripts/mutate.py --modules variance,pooling
     python scripts/mutate.py --survivors             # test the last survivors again (after adding tests)
     python scripts/mutate.py --report-only           # rewrite bench/ from the last results
+    python scripts/mutate.py --targeted              # chosen mutants against chosen tests (below)
 Environment: MUTATE_JOBS (parallel workers, default: the number of CPUs).
+
+--targeted is the cheap check for a shared or small machine: it skips mutmut's first run of the
+whole suite and runs each mutant of the functions named in bench/mutation-targets.json against
+the tests named there (those written for that function), writing bench/mutation-targeted.json.
 
 The R comparisons use the stored reference files (LME_HELPERS_NO_R=1 is set for the run), so
 R is not needed and the live-R tests are skipped.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -38,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = ("fitting", "formula", "variance", "pooling", "comparison", "data", "simulation", "lmm", "inference",
            "tables")
 EQUIVALENT = ROOT / "bench" / "mutation-equivalent.json"
+TARGETS = ROOT / "bench" / "mutation-targets.json"
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
@@ -50,6 +57,68 @@ def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) ->
     cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def _env() -> dict:
+    return dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+
+
+def generate_mutants() -> None:
+    """Write mutants/ (the package with every mutant behind a switch) without running any test."""
+    os.chdir(ROOT)
+    from mutmut.__main__ import create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+
+    Path("mutants").mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    for folder in ("tests",):  # the tests as they are now
+        shutil.rmtree(Path("mutants") / folder, ignore_errors=True)
+        shutil.copytree(folder, Path("mutants") / folder)
+    create_mutants(1)
+
+
+def run_targeted(jobs: int) -> dict:
+    """Each mutant of the targeted functions against its targeted tests; returns the results."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    generate_mutants()
+    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    jobs_list = []
+    for target in json.loads(TARGETS.read_text())["targets"]:
+        path = Path("lme_helpers") / f"{target['module']}.py"
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for name in sorted(data.exit_code_by_key, key=lambda n: (n.rsplit("__mutmut_", 1)[0], int(n.rsplit("_", 1)[1]))):
+            if re.search(target["function"], name.rsplit("__mutmut_", 1)[0]):
+                jobs_list.append((name, path, target["tests"]))
+
+    def one(job):
+        name, path, tests = job
+        env = dict(_env(), MUTANT_UNDER_TEST=name)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=ROOT / "mutants", env=env, capture_output=True, text=True)
+        # 1: a test failed; 2, 3: the mutant broke collection or pytest itself; 0: every test passed
+        status = {0: "survived", 1: "killed", 2: "killed", 3: "killed"}.get(proc.returncode, f"error {proc.returncode}")
+        diff = get_diff_for_mutant(name, path=path)
+        print(f"{status:9s} {name}", flush=True)
+        return {"name": name, "status": status, "reason": equivalent.get(name), "tests": tests, "diff": diff}
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, jobs_list))
+    killed = sum(r["status"] == "killed" for r in results)
+    eq = sum(r["status"] == "survived" and bool(r["reason"]) for r in results)
+    out = {"written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "mutants": len(results), "killed": killed,
+           "equivalent": eq, "score": round(killed / len(results), 4) if results else None,
+           "score_without_equivalent": round(killed / (len(results) - eq), 4) if len(results) > eq else None,
+           "survivors": [r for r in results if r["status"] != "killed"]}
+    (ROOT / "bench" / "mutation-targeted.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    return out
 
 
 def last_survivors(modules: list[str]) -> list[str]:
@@ -156,6 +225,8 @@ def main() -> int:
                         help=f"comma-separated modules of lme_helpers (default: {','.join(MODULES)})")
     parser.add_argument("--report-only", action="store_true", help="only rewrite bench/ from the kept results")
     parser.add_argument("--survivors", action="store_true", help="run only the mutants that survived last time")
+    parser.add_argument("--targeted", action="store_true",
+                        help="the functions and tests of bench/mutation-targets.json only, without mutmut's stats run")
     args = parser.parse_args()
     modules = [m.strip() for m in args.modules.split(",") if m.strip()]
     unknown = sorted(set(modules) - set(MODULES))
@@ -163,6 +234,12 @@ def main() -> int:
         parser.error(f"unknown module(s) {unknown}; choose from {', '.join(MODULES)}")
     code = 0
     jobs = int(os.environ.get("MUTATE_JOBS", os.cpu_count() or 2))
+    if args.targeted:
+        out = run_targeted(jobs)
+        print(f"Targeted mutants: {out['killed']} of {out['mutants']} killed ({out['score']}); "
+              f"{len(out['survivors'])} survived ({out['equivalent']} listed as equivalent). "
+              "See bench/mutation-targeted.json.")
+        return 0
     if args.survivors:
         names = last_survivors(modules)
         print(f"{len(names)} survivors to test again", flush=True)
