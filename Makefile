@@ -4,6 +4,7 @@
 #   make serve   serve _build/html on http://127.0.0.1:$(PORT)/
 #   make bench   measure build, page weight, drawing and fitting against their budgets
 #   make lint    ruff on the Python code, actionlint on the workflows
+#   make mutate  mutation testing of the statistics modules (slow; results in bench/)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -13,9 +14,10 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml setup.py | sha256sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-12)
 LINT_STAMP := $(VENV)/.lint-$(shell cat requirements-lint.txt | sha256sum | cut -c1-12)
+MUTATE_STAMP := $(VENV)/.mutate-$(shell cat requirements-mutate.txt | sha256sum | cut -c1-12)
 VENDOR := book/_static/vendor/VERSIONS
 
-.PHONY: book test serve bench setup lint clean system-book system-test student
+.PHONY: book test serve bench setup lint mutate clean system-book system-test student
 
 setup: $(STAMP) $(VENDOR)
 
@@ -29,6 +31,11 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 $(LINT_STAMP): requirements-lint.txt | $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
 	@rm -f $(VENV)/.lint-*
+	@touch $@
+
+$(MUTATE_STAMP): requirements-mutate.txt | $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	@rm -f $(VENV)/.mutate-*
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -64,5 +71,10 @@ lint: setup $(LINT_STAMP)
 	$(VENV)/bin/ruff check lme_helpers tests scripts bench book/_ext data/scripts setup.py
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
+# Not part of make test: it runs the fast tests once per mutant. MODULES=variance,pooling
+# limits it to some modules; MUTATE_JOBS sets the number of parallel workers.
+mutate: $(STAMP) $(MUTATE_STAMP)
+	$(PY) scripts/mutate.py $(if $(MODULES),--modules $(MODULES))
+
 clean:
-	rm -rf _build
+	rm -rf _build mutants

@@ -206,7 +206,8 @@ def compare(*models, names: list[str] | None = None, refit: str = "auto", method
     if method not in ("chisq", "bootstrap"):
         raise ValueError(f"`method` must be 'chisq' or 'bootstrap', not {method!r}.")
     names = list(names) if names is not None else [
-        m.formula if isinstance(m, LMEResult) else m.model.formula for m in models
+        m.formula if isinstance(m, LMEResult) else getattr(getattr(m, "model", None), "formula", repr(m))
+        for m in models
     ]
     if len(names) != len(models):
         raise ValueError("`names` must have one entry per model.")

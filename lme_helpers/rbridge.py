@@ -65,7 +65,9 @@ def r_status() -> RStatus:
     Examples
     --------
     >>> status = r_status()
-    >>> isinstance(status.available, bool)
+    >>> status.available != bool(status.reason)  # a reason exactly when R cannot be used
+    True
+    >>> status.summary.startswith("R not available: " if not status.available else f"R {status.versions['R']}; lme4 ")
     True
     """
     if os.environ.get("LME_HELPERS_NO_R"):

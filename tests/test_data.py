@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -175,13 +177,101 @@ def test_dfe_reader_rejects_unknown_text_in_numeric_column(tmp_path):
 
 
 def test_synthetic_file_reads_with_the_dfe_reader():
-    frame, messages = load_fixture()
     eng_path = ROOT / "data" / "england_schools_synthetic.csv"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         eng = data.load_school_performance(eng_path)
-    assert len(eng) == data.load("england_schools").ATT8SCR.notna().sum()
-    assert Path(eng_path).exists() and messages
+    plain = data.load("england_schools")
+    n, missing = len(plain), int(plain.ATT8SCR.isna().sum())
+    assert missing > 0 and len(eng) == n - missing
+    assert [str(w.message) for w in caught] == [
+        f"Read {n} rows from {eng_path.name}; dropped {missing} (missing ATT8SCR: {missing})."]
+    assert all(issubclass(w.category, lh.DataWarning) for w in caught)
+    assert eng.attrs["dropped"] == {"missing ATT8SCR": missing}
+    kept = plain[plain.ATT8SCR.notna()].reset_index(drop=True)
+    for col in ("URN", "LEA", "ATT8SCR", "P8MEA", "PTFSM6CLA1A", "PERCTOT", "PNUMEAL", "TOTPUPS"):
+        pd.testing.assert_series_equal(eng[col], kept[col], check_dtype=False, check_names=False, obj=col)
+
+
+def test_synthetic_file_is_what_simulate_schools_draws():
+    """The shipped synthetic file is simulate_schools' output with its seed (in-process, so a changed
+    generator fails here quickly, not only in the regeneration test)."""
+    from lme_helpers.simulation import SCHOOLS_TRUTH, simulate_schools
+
+    sim, truth = simulate_schools(seed=20230901)
+    shipped = pd.read_csv(ROOT / "data" / "england_schools_synthetic.csv", dtype={"URN": str, "LEA": str})
+    written = pd.read_csv(io.StringIO(sim.to_csv(index=False, lineterminator="\n", float_format="%.6g")),
+                          dtype={"URN": str, "LEA": str})
+    pd.testing.assert_frame_equal(written, shipped)
+    stored = json.loads((ROOT / "data" / "england_schools_truth.json").read_text())
+    for key, value in SCHOOLS_TRUTH.items():
+        assert truth[key] == stored[key] == value, key
+    assert truth["n_schools"] == len(shipped) and truth["n_la"] == shipped.LANAME.nunique() == 151
+    assert truth["la_effects"] == pytest.approx(stored["la_effects"])
+    assert truth["region_effects"] == pytest.approx(stored["region_effects"])
+
+
+# ----- checksums ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(data.DATASETS))
+def test_every_data_set_is_verified_against_its_listed_checksum(name):
+    path = data.verify(name)
+    listed = dict(reversed(line.split()) for line in (ROOT / "data/SHA256SUMS").read_text().splitlines())
+    assert path == data.data_dir() / data.DATASETS[name].file
+    assert data.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() == listed[path.name]
+
+
+def _data_copy(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder, ignore=shutil.ignore_patterns("scripts", "*_metadata"))
+    monkeypatch.setenv("LME_HELPERS_DATA", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["exam", "sleepstudy", "england_schools"])
+def test_one_changed_byte_is_refused(tmp_path, monkeypatch, name):
+    folder = _data_copy(tmp_path, monkeypatch)
+    assert data.data_dir() == folder and len(data.load(name)) > 0  # the copy itself loads
+    path = folder / data.DATASETS[name].file
+    raw = bytearray(path.read_bytes())
+    i = len(raw) // 2
+    raw[i] = ord("7") if raw[i] != ord("7") else ord("8")  # one digit in the middle of the file
+    path.write_bytes(bytes(raw))
+    with pytest.raises(data.DataIntegrityError, match=rf"{re.escape(path.name)} has been changed or corrupted"):
+        data.load(name)
+    with pytest.raises(data.DataIntegrityError, match="changed or corrupted"):
+        data.verify(name)
+
+
+def test_unlisted_file_and_missing_checksum_list_are_refused(tmp_path, monkeypatch):
+    folder = _data_copy(tmp_path, monkeypatch)
+    sums = folder / "SHA256SUMS"
+    lines = sums.read_text().splitlines()
+    sums.write_text("\n".join(line for line in lines if not line.endswith(" sleepstudy.csv")) + "\n")
+    with pytest.raises(data.DataIntegrityError, match="sleepstudy.csv is not listed in"):
+        data.load("sleepstudy")
+    assert len(data.load("exam")) == 4059  # the others still load
+    sums.unlink()
+    with pytest.raises(data.DataIntegrityError, match="Checksum list .*SHA256SUMS is missing"):
+        data.load("exam")
+
+
+def test_checksum_list_may_mark_binary_files_and_skip_blank_lines(tmp_path, monkeypatch):
+    folder = _data_copy(tmp_path, monkeypatch)
+    sums = folder / "SHA256SUMS"
+    text = sums.read_text().replace("  exam.csv", " *exam.csv")  # sha256sum's binary-mode mark
+    sums.write_text("\n" + text + "\n\n")
+    assert data.verify("exam") == folder / "exam.csv"
+
+
+def test_data_dir_follows_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("LME_HELPERS_DATA", raising=False)
+    assert data.data_dir() == Path(data.__file__).resolve().parent.parent / "data"
+    monkeypatch.setenv("LME_HELPERS_DATA", str(tmp_path))
+    assert data.data_dir() == tmp_path
+    with pytest.raises(data.DataIntegrityError, match=r"exam\.csv is missing"):
+        data.load("exam")  # an empty folder
 
 
 # ----- the real DfE file: england_ks4_2022_23.csv ----------------------------------------

@@ -249,12 +249,23 @@ def test_boundary_p_value_is_half_the_naive_one():
     assert lh.boundary_p_value(0.0) == pytest.approx(1.0)
 
 
-def test_design_effect_and_icc_bounds():
-    assert lh.design_effect(0.0, 30) == 1.0
-    with pytest.raises(ValueError):
-        lh.design_effect(1.5, 10)
-    with pytest.raises(ValueError):
-        lh.design_effect(0.1, 0.5)
+def test_icc_adds_the_intercept_variances_of_every_level():
+    """Nested and crossed models: ρ = Σ τ²₀ / (Σ τ²₀ + σ²), and variance_partition shares add up to it."""
+    for name, formula in [("pastes", "strength ~ 1 + (1 | batch/cask)"),
+                          ("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)")]:
+        m = lh.fit(formula, lh.data.load(name))
+        vc = m.variance_components()
+        tau = vc.loc[vc.group != "Residual", "variance"]
+        assert len(tau) == 2 and (tau > 0).all()
+        assert lh.icc(m) == pytest.approx(tau.sum() / (tau.sum() + m.sigma2), rel=1e-12)
+        assert lh.icc(m, slopes="zero") == lh.icc(m)
+        vp = lh.variance_partition(m)
+        assert list(vp.level) == list(vc.group)
+        np.testing.assert_allclose(vp.variance, vc.variance, rtol=1e-12)
+        assert vp.share.sum() == pytest.approx(1.0)
+        assert vp.share.iloc[:-1].sum() == pytest.approx(lh.icc(m), rel=1e-12)
+    with pytest.raises(ValueError, match="`slopes` must be 'average' or 'zero'"):
+        lh.icc(m, slopes="mean")
 
 
 def test_icc_conventions_for_random_slopes(exam):

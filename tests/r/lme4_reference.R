@@ -1,4 +1,6 @@
-# Reference results from R's lme4 (and performance) for the models the book uses.
+# Reference results from R's lme4 (and lmerTest, performance) for the models the book uses:
+# estimates, variance components with correlations, BLUPs, vcov, Satterthwaite t-tests and
+# intervals, AIC/BIC, ICC, R², and likelihood-ratio comparisons (anova with refit = TRUE and FALSE).
 #
 # Usage (from the repository root):
 #   Rscript tests/r/lme4_reference.R [output.json]
@@ -7,6 +9,7 @@
 
 suppressPackageStartupMessages({
   library(lme4)
+  library(lmerTest)
   library(performance)
   library(jsonlite)
 })
@@ -58,15 +61,24 @@ result <- list(
   generated_by = "tests/r/lme4_reference.R",
   versions = list(R = paste(R.version$major, R.version$minor, sep = "."),
                   lme4 = as.character(packageVersion("lme4")),
+                  lmerTest = as.character(packageVersion("lmerTest")),
                   performance = as.character(packageVersion("performance"))),
   models = list()
 )
 
+# Tight optimiser tolerances: the reference should be the optimum itself, not a point
+# within the default tolerance of it (the two differ by ~1e-4 in flat directions).
+control <- lmerControl(optCtrl = list(ftol_abs = 1e-12, ftol_rel = 1e-12, xtol_abs = 1e-10, xtol_rel = 1e-10))
+fits <- list()
+
 for (spec in models) {
-  # Tight optimiser tolerances: the reference should be the optimum itself, not a point
-  # within the default tolerance of it (the two differ by ~1e-4 in flat directions).
-  fit <- lmer(as.formula(spec$formula), data = frames[[spec$data]], REML = spec$reml,
-              control = lmerControl(optCtrl = list(ftol_abs = 1e-12, ftol_rel = 1e-12, xtol_abs = 1e-10, xtol_rel = 1e-10)))
+  # lmerTest's lmer is lme4's fit plus Satterthwaite's t-tests
+  fit <- lmerTest::lmer(as.formula(spec$formula), data = frames[[spec$data]], REML = spec$reml, control = control)
+  fits[[spec$id]] <- fit
+  coefs <- summary(fit)$coefficients
+  V <- as.matrix(vcov(fit))
+  q <- qt(0.975, coefs[, "df"])
+  wald <- confint(fit, method = "Wald", parm = "beta_")
   vc <- as.data.frame(VarCorr(fit))
   vc$var1[is.na(vc$var1)] <- ""
   vc$var2[is.na(vc$var2)] <- ""
@@ -80,8 +92,18 @@ for (spec in models) {
     nobs = nobs(fit),
     loglik = as.numeric(logLik(fit)),
     singular = isSingular(fit),
+    aic = AIC(fit),
+    bic = BIC(fit),
     fixef = list(term = names(fixef(fit)), estimate = unname(fixef(fit)),
-                 std_error = unname(sqrt(diag(as.matrix(vcov(fit)))))),
+                 std_error = unname(sqrt(diag(V)))),
+    # lmerTest's t-tests; the 95% intervals on the same df; Wald z-tests and intervals
+    ttest = list(term = rownames(coefs), df = unname(coefs[, "df"]), statistic = unname(coefs[, "t value"]),
+                 p_value = unname(coefs[, "Pr(>|t|)"]),
+                 conf_low = unname(coefs[, "Estimate"] - q * coefs[, "Std. Error"]),
+                 conf_high = unname(coefs[, "Estimate"] + q * coefs[, "Std. Error"]),
+                 p_z = unname(2 * pnorm(-abs(coefs[, "t value"]))),
+                 conf_low_z = unname(wald[, 1]), conf_high_z = unname(wald[, 2])),
+    vcov = list(term = colnames(V), matrix = unname(V)),
     varcorr = list(group = vc$grp, var1 = vc$var1, var2 = vc$var2, vcov = vc$vcov, sdcor = vc$sdcor),
     ranef = list(group = as.character(re$grpvar), term = as.character(re$term), level = as.character(re$grp),
                  estimate = re$condval, std_error = re$condsd),
@@ -89,6 +111,37 @@ for (spec in models) {
     r2_marginal = unname(r2_value$R2_marginal),
     r2_conditional = unname(r2_value$R2_conditional)
   )
+}
+
+# Likelihood-ratio comparisons as lme4's anova: refit = TRUE refits REML fits by ML first,
+# refit = FALSE compares the likelihoods as fitted.
+comparisons <- list(
+  list(id = "exam_fixed", models = c("exam_null_reml", "exam_slope")),
+  list(id = "exam_random_slope", models = c("exam_intercept", "exam_slope")),
+  list(id = "exam_three", models = c("exam_null_ml", "exam_intercept_ml", "exam_slope_ml")),
+  list(id = "sleep_correlation", models = c("sleep_uncorrelated", "sleep_slope")),
+  list(id = "england_policy", models = c("england_null_ml", "england_policy"))
+)
+extra <- list(
+  exam_intercept = list(data = "exam", formula = "normexam ~ standLRT + (1 | school)", reml = TRUE),
+  exam_intercept_ml = list(data = "exam", formula = "normexam ~ standLRT + (1 | school)", reml = FALSE),
+  england_null_ml = list(data = "england", formula = "log_att8 ~ 1 + (1 | LANAME)", reml = FALSE)
+)
+for (id in names(extra)) {
+  spec <- extra[[id]]
+  fits[[id]] <- lmer(as.formula(spec$formula), data = frames[[spec$data]], REML = spec$reml, control = control)
+}
+result$comparison_models <- lapply(extra, function(spec) spec)
+result$comparisons <- list()
+for (cmp in comparisons) {
+  entry <- list(models = cmp$models)
+  for (refit in c(TRUE, FALSE)) {
+    a <- suppressMessages(do.call(anova, c(unname(fits[cmp$models]), list(refit = refit, model.names = cmp$models))))
+    entry[[if (refit) "refit" else "no_refit"]] <- list(
+      npar = unname(a$npar), AIC = unname(a$AIC), BIC = unname(a$BIC), loglik = unname(a$logLik),
+      chisq = unname(a$Chisq), df = unname(a$Df), p_value = unname(a[["Pr(>Chisq)"]]))
+  }
+  result$comparisons[[cmp$id]] <- entry
 }
 
 dir.create(dirname(out_file), showWarnings = FALSE, recursive = TRUE)

@@ -1,0 +1,262 @@
+"""Mutation testing of the statistics modules of lme_helpers (make mutate).
+
+Runs mutmut (pinned in requirements-mutate.txt; configured in pyproject.toml's [tool.mutmut])
+and writes the score and every surviving mutant to bench/:
+
+- bench/mutation.json: counts per module and overall, the score, and each survivor with its
+  diff and, when it is listed in bench/mutation-equivalent.json, the reason it is equivalent;
+- bench/mutation-survivors.md: the same survivors, readable.
+
+mutmut plants one small change at a time (an operator, a constant, a comparison, an argument)
+and runs only the fast tests that call the changed function (it records which tests call which
+function in a first run). A mutant is killed when a test fails. Results are kept in mutants/, so
+a second run only tests mutants of functions that changed.
+
+Usage (from the repository root):
+    python scripts/mutate.py                         # every statistics module
+    python scripts/mutate.py --modules variance,pooling
+    python scripts/mutate.py --survivors             # test the last survivors again (after adding tests)
+    python scripts/mutate.py --report-only           # rewrite bench/ from the last results
+    python scripts/mutate.py --targeted              # chosen mutants against chosen tests (below)
+Environment: MUTATE_JOBS (parallel workers, default: the number of CPUs).
+
+--targeted is the cheap check for a shared or small machine: it skips mutmut's first run of the
+whole suite and runs each mutant of the functions named in bench/mutation-targets.json against
+the tests named there (those written for that function), writing bench/mutation-targeted.json.
+
+The R comparisons use the stored reference files (LME_HELPERS_NO_R=1 is set for the run), so
+R is not needed and the live-R tests are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ("fitting", "formula", "variance", "pooling", "comparison", "data", "simulation", "lmm", "inference",
+           "tables")
+EQUIVALENT = ROOT / "bench" / "mutation-equivalent.json"
+TARGETS = ROOT / "bench" / "mutation-targets.json"
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) -> int:
+    env = dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    if names is None:
+        names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
+    mutmut = Path(sys.executable).parent / "mutmut"
+    cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def _env() -> dict:
+    return dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+
+
+def generate_mutants() -> None:
+    """Write mutants/ (the package with every mutant behind a switch) without running any test."""
+    os.chdir(ROOT)
+    from mutmut.__main__ import create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+
+    Path("mutants").mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    for folder in ("tests",):  # the tests as they are now
+        shutil.rmtree(Path("mutants") / folder, ignore_errors=True)
+        shutil.copytree(folder, Path("mutants") / folder)
+    create_mutants(1)
+
+
+def run_targeted(jobs: int) -> dict:
+    """Each mutant of the targeted functions against its targeted tests; returns the results."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    generate_mutants()
+    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    jobs_list = []
+    for target in json.loads(TARGETS.read_text())["targets"]:
+        path = Path("lme_helpers") / f"{target['module']}.py"
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for name in sorted(data.exit_code_by_key, key=lambda n: (n.rsplit("__mutmut_", 1)[0], int(n.rsplit("_", 1)[1]))):
+            if re.search(target["function"], name.rsplit("__mutmut_", 1)[0]):
+                jobs_list.append((name, path, target["tests"]))
+
+    def one(job):
+        name, path, tests = job
+        env = dict(_env(), MUTANT_UNDER_TEST=name)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=ROOT / "mutants", env=env, capture_output=True, text=True)
+        # 1: a test failed; 2, 3: the mutant broke collection or pytest itself; 0: every test passed
+        status = {0: "survived", 1: "killed", 2: "killed", 3: "killed"}.get(proc.returncode, f"error {proc.returncode}")
+        diff = get_diff_for_mutant(name, path=path)
+        print(f"{status:9s} {name}", flush=True)
+        return {"name": name, "status": status, "reason": equivalent.get(name), "tests": tests, "diff": diff}
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, jobs_list))
+    killed = sum(r["status"] == "killed" for r in results)
+    eq = sum(r["status"] == "survived" and bool(r["reason"]) for r in results)
+    out = {"written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "mutants": len(results), "killed": killed,
+           "equivalent": eq, "score": round(killed / len(results), 4) if results else None,
+           "score_without_equivalent": round(killed / (len(results) - eq), 4) if len(results) > eq else None,
+           "survivors": [r for r in results if r["status"] != "killed"]}
+    (ROOT / "bench" / "mutation-targeted.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    return out
+
+
+def last_survivors(modules: list[str]) -> list[str]:
+    """Names of the mutants that survived the last run (mutmut reruns a mutant only when named)."""
+    os.chdir(ROOT)
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for module in modules:
+        data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
+        data.load()
+        names += [n for n, code in data.exit_code_by_key.items()
+                  if status_by_exit_code[code] in ("survived", "no tests", "suspicious")]
+    return sorted(names)
+
+
+def collect(modules: list[str]) -> tuple[dict, list[dict]]:
+    os.chdir(ROOT)
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
+    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    per_module: dict[str, Counter] = {}
+    survivors = []
+    for module in modules:
+        path = Path("lme_helpers") / f"{module}.py"
+        data = SourceFileMutationData(path=path)
+        data.load()
+        counts: Counter = Counter()
+        for name, code in sorted(data.exit_code_by_key.items()):
+            status = status_by_exit_code[code]
+            counts[status] += 1
+            if status in KILLED or status == "not checked":
+                continue
+            reason = equivalent.get(name)
+            if reason:
+                counts["equivalent"] += 1
+            try:
+                diff = get_diff_for_mutant(name, path=path)
+            except Exception as exc:  # noqa: BLE001 - a diff is a courtesy; the status is what counts
+                diff = f"(no diff: {exc})"
+            survivors.append({"name": name, "module": module, "status": status, "reason": reason, "diff": diff})
+        per_module[module] = counts
+    return per_module, survivors
+
+
+def score(counts: Counter) -> dict:
+    killed = sum(counts[s] for s in KILLED)
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "equivalent"))
+    equivalent = counts["equivalent"]
+    return {
+        "mutants": checked + counts["not checked"],
+        "checked": checked,
+        "killed": killed,
+        "survived": counts["survived"],
+        "no_tests": counts["no tests"],
+        "suspicious": counts["suspicious"],
+        "not_checked": counts["not checked"],
+        "equivalent": equivalent,
+        "score": round(killed / checked, 4) if checked else None,
+        "score_without_equivalent": round(killed / (checked - equivalent), 4) if checked > equivalent else None,
+    }
+
+
+def write_report(modules: list[str]) -> dict:
+    per_module, survivors = collect(modules)
+    total: Counter = Counter()
+    for counts in per_module.values():
+        total.update(counts)
+    import mutmut
+
+    result = {
+        "tool": f"mutmut {getattr(mutmut, '__version__', '')}".strip(),
+        "written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tests": "the fast tests: unit, property, parity (stored R references), data, inference, charts' values, "
+                 "doctests of the mutated modules",
+        "overall": score(total),
+        "modules": {m: score(c) for m, c in per_module.items()},
+        "survivors": survivors,
+    }
+    bench = ROOT / "bench"
+    (bench / "mutation.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    lines = ["# Surviving mutants", "",
+             f"Written by `make mutate` ({result['tool']}, {result['written']}).", "",
+             "| module | mutants | checked | killed | survived | no tests | equivalent | score | score without equivalent |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for m, s in {**result["modules"], "all": result["overall"]}.items():
+        lines.append(f"| {m} | {s['mutants']} | {s['checked']} | {s['killed']} | {s['survived']} | {s['no_tests']} | "
+                     f"{s['equivalent']} | {s['score']} | {s['score_without_equivalent']} |")
+    lines.append("")
+    for s in survivors:
+        lines += [f"## {s['name']} ({s['status']})", "",
+                  f"Equivalent: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
+                  "```diff", s["diff"], "```", ""]
+    (bench / "mutation-survivors.md").write_text("\n".join(lines))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", default=",".join(MODULES),
+                        help=f"comma-separated modules of lme_helpers (default: {','.join(MODULES)})")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite bench/ from the kept results")
+    parser.add_argument("--survivors", action="store_true", help="run only the mutants that survived last time")
+    parser.add_argument("--targeted", action="store_true",
+                        help="the functions and tests of bench/mutation-targets.json only, without mutmut's stats run")
+    args = parser.parse_args()
+    modules = [m.strip() for m in args.modules.split(",") if m.strip()]
+    unknown = sorted(set(modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; choose from {', '.join(MODULES)}")
+    code = 0
+    jobs = int(os.environ.get("MUTATE_JOBS", os.cpu_count() or 2))
+    if args.targeted:
+        out = run_targeted(jobs)
+        print(f"Targeted mutants: {out['killed']} of {out['mutants']} killed ({out['score']}); "
+              f"{len(out['survivors'])} survived ({out['equivalent']} listed as equivalent). "
+              "See bench/mutation-targeted.json.")
+        return 0
+    if args.survivors:
+        names = last_survivors(modules)
+        print(f"{len(names)} survivors to test again", flush=True)
+        if names:
+            code = run_mutmut(modules, jobs, names)
+    elif not args.report_only:
+        code = run_mutmut(modules, jobs)
+    if not (ROOT / "mutants").is_dir():
+        print("No results in mutants/: run without --report-only first.", file=sys.stderr)
+        return code or 1
+    result = write_report(modules)
+    o = result["overall"]
+    print(f"Mutation score: {o['killed']} of {o['checked']} checked mutants killed ({o['score']}); "
+          f"{o['survived']} survived ({o['equivalent']} listed as equivalent), {o['not_checked']} not checked. "
+          "See bench/mutation-survivors.md.")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Small value tests of the statistics helpers, written to kill the mutants that the larger tests let
+through (make mutate lists the survivors in bench/mutation-survivors.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+import lme_helpers as lh
+from lme_helpers.inference import format_p
+from lme_helpers.tables import _format_df, show
+
+# ----- boundary-corrected p-values and compare ------------------------------------------
+
+
+@pytest.mark.parametrize("statistic", [0.0, 0.3, 2.71, 9.0])
+@pytest.mark.parametrize("n_cov", [0, 1, 2])
+def test_boundary_p_value_is_the_chi_square_mixture(statistic, n_cov):
+    lower = stats.chi2.sf(statistic, n_cov) if n_cov else float(statistic == 0)
+    expected = 0.5 * lower + 0.5 * stats.chi2.sf(statistic, n_cov + 1)
+    assert lh.boundary_p_value(statistic, n_cov=n_cov) == pytest.approx(expected, rel=1e-12)
+
+
+def test_boundary_p_value_of_a_negative_statistic_is_one():
+    assert lh.boundary_p_value(-1e-9) == 1.0
+    assert lh.boundary_p_value(-0.5, n_cov=1) == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def sleep_models(sleep):
+    return {
+        "ols": smf.ols("Reaction ~ Days", sleep).fit(),
+        "intercept": lh.fit("Reaction ~ Days + (1 | Subject)", sleep, reml=False),
+        "slope": lh.fit("Reaction ~ Days + (Days | Subject)", sleep, reml=False),
+        "intercept_reml": lh.fit("Reaction ~ Days + (1 | Subject)", sleep),
+    }
+
+
+def test_compare_against_ols_by_hand(sleep_models, sleep):
+    ols, mixed = sleep_models["ols"], sleep_models["intercept"]
+    table = lh.compare(mixed, ols, names=["mixed", "ols"])  # ordered by the number of parameters
+    assert list(table.model) == ["ols", "mixed"] and list(table.npar) == [3, 4]
+    n = len(sleep)
+    assert table.loglik.iloc[0] == pytest.approx(ols.llf, rel=1e-12)
+    assert table.AIC.iloc[0] == pytest.approx(-2 * ols.llf + 2 * 3, rel=1e-12)
+    assert table.BIC.iloc[1] == pytest.approx(-2 * mixed.loglik + np.log(n) * 4, rel=1e-12)
+    chisq = 2 * (mixed.loglik - ols.llf)
+    assert table.chisq.iloc[1] == pytest.approx(chisq, rel=1e-10) and table.df.iloc[1] == 1
+    assert table.p_value.iloc[1] == pytest.approx(stats.chi2.sf(chisq, 1), rel=1e-8)
+    assert table.p_boundary.iloc[1] == pytest.approx(0.5 * stats.chi2.sf(chisq, 1), rel=1e-8)
+    assert list(table.fit) == ["ML", "ML"] and table.attrs["note"] == ""
+    # a REML fit against OLS is refitted by ML, and the note says why
+    refitted = lh.compare(ols, sleep_models["intercept_reml"])
+    assert refitted.loglik.iloc[1] == pytest.approx(mixed.loglik, rel=1e-9)
+    assert "an OLS fit's log-likelihood is a maximum-likelihood one" in refitted.attrs["note"]
+
+
+def test_compare_of_three_models_tests_each_against_the_one_before(sleep_models):
+    ols, a, b = sleep_models["ols"], sleep_models["intercept"], sleep_models["slope"]
+    table = lh.compare(b, ols, a)
+    assert list(table.npar) == [3, 4, 6]
+    assert table.chisq.iloc[2] == pytest.approx(2 * (b.loglik - a.loglik), rel=1e-10)
+    assert table.df.iloc[2] == 2
+    assert table.p_boundary.iloc[2] == pytest.approx(lh.boundary_p_value(table.chisq.iloc[2], n_cov=1), rel=1e-12)
+    assert table.model.iloc[0] == "Reaction ~ Days"  # names default to the formulas
+
+
+def test_compare_refit_ml_on_request(sleep_models):
+    reml = sleep_models["intercept_reml"]
+    same = lh.compare(reml, sleep_models["slope"].refit(reml=True), refit="ml")
+    assert (same.fit == "ML").all() and "as requested" in same.attrs["note"]
+    kept = lh.compare(reml, sleep_models["slope"].refit(reml=True))
+    assert (kept.fit == "REML").all() and kept.loglik.iloc[0] == pytest.approx(reml.loglik, rel=1e-12)
+
+
+def test_compare_rejects_bad_arguments(sleep_models):
+    a, b = sleep_models["intercept"], sleep_models["slope"]
+    with pytest.raises(ValueError, match="at least two models"):
+        lh.compare(a)
+    with pytest.raises(ValueError, match="`method` must be"):
+        lh.compare(a, b, method="exact")
+    with pytest.raises(ValueError, match="`refit` must be"):
+        lh.compare(a, b, refit="yes")
+    with pytest.raises(ValueError, match="one entry per model"):
+        lh.compare(a, b, names=["one"])
+    with pytest.raises(TypeError, match="compare\\(\\) takes LMEResult"):
+        lh.compare(a, "b")
+
+
+def test_bootstrap_lrt_counts_every_replicate(sleep_models):
+    ols, mixed = sleep_models["ols"], sleep_models["intercept"]
+    out = lh.bootstrap_lrt(ols, mixed, nsim=19, seed=4)
+    again = lh.bootstrap_lrt(ols, mixed, nsim=19, seed=4)
+    np.testing.assert_array_equal(out["replicates"], again["replicates"])
+    assert out["statistic"] == pytest.approx(2 * (mixed.loglik - ols.llf), rel=1e-10)
+    extreme = int(np.sum(out["replicates"] >= out["statistic"]))
+    assert out["p_value"] == (1 + extreme) / 20 and (out["nsim"], out["seed"]) == (19, 4)
+    assert (out["replicates"] >= 0).all() and (out["replicates"] == 0).any()  # the null: many on the boundary
+    with pytest.raises(TypeError, match="larger model"):
+        lh.bootstrap_lrt(mixed, ols, nsim=2)
+
+
+def test_compare_bootstrap_column(sleep_models):
+    ols, mixed = sleep_models["ols"], sleep_models["intercept"]
+    table = lh.compare(ols, mixed, method="bootstrap", nsim=9, seed=2)
+    assert table.p_bootstrap.iloc[1] == lh.bootstrap_lrt(ols, mixed, nsim=9, seed=2)["p_value"]
+    assert np.isnan(table.p_bootstrap.iloc[0]) and table.attrs["nsim"] == 9 and table.attrs["seed"] == 2
+
+
+# ----- tables -------------------------------------------------------------------------
+
+
+def test_format_p_and_df():
+    assert format_p(0.000999) == "< 0.001" and format_p(0.001) == "0.001" and format_p(0.04567) == "0.0457"
+    assert format_p(None) == "" and format_p(float("inf")) == ""
+    assert _format_df(17.0) == "17" and _format_df(5.33) == "5.3" and _format_df(float("inf")) == "∞"
+    assert _format_df(None) == "" and _format_df(float("nan")) == ""
+
+
+def test_show_formats_each_kind_of_column():
+    table = pd.DataFrame({"estimate": [1.23456, -0.5], "df": [17.0, 5.33], "p_value": [3e-6, 0.0456],
+                          "p_boundary": [np.nan, 0.2], "npar": [3, 4], "name": ["a", "b"]})
+    shown = show(table, digits=2)
+    assert shown.data is table
+    text = repr(shown).splitlines()
+    assert text[1].split() == ["0", "1.23", "17", "<", "0.001", "NaN", "3", "a"]
+    assert text[2].split() == ["1", "-0.50", "5.3", "0.0456", "0.2", "4", "b"]
+    html = shown.to_html()
+    assert "< 0.001" in html or "&lt; 0.001" in html
+    assert show(table.estimate).data.columns.tolist() == ["estimate"]
+    assert 'id="T_lme' in html and html == show(table, digits=2).to_html()  # a stable id
+
+
+# ----- formulas ------------------------------------------------------------------------
+
+
+def test_random_term_names_and_counts():
+    p = lh.parse_formula("y ~ x + (1 + x + z | g) + (1 | a:b) + (1 | c/d)")
+    assert [t.group_name for t in p.random] == ["g", "a:b", "c", "d:c"]
+    assert [t.n_effects for t in p.random] == [3, 1, 1, 1]
+    assert p.random[0].slopes == ("x", "z") and p.random[0].correlated
+    assert p.fixed_formula == "y ~ x" and p.original == "y ~ x + (1 + x + z | g) + (1 | a:b) + (1 | c/d)"
+    assert [t.nested for t in p.random] == [False, False, True, True]
+
+
+# ----- shrinkage -------------------------------------------------------------------------
+
+
+def test_shrinkage_factor_checks_its_input_and_keeps_its_shape():
+    assert lh.shrinkage_factor(0.0, 1.0, 5) == 0.0  # no between-group variance: complete pooling
+    assert isinstance(lh.shrinkage_factor(1.0, 1.0, 1), float) and lh.shrinkage_factor(1.0, 1.0, 1) == 0.5
+    out = lh.shrinkage_factor(1.0, 2.0, np.array([1, 2, 4]))
+    assert isinstance(out, np.ndarray) and out.shape == (3,)
+    np.testing.assert_allclose(out, [1 / 3, 1 / 2, 2 / 3])
+    for args in [(-0.1, 1.0, 5), (0.1, 0.0, 5), (0.1, -1.0, 5), (0.1, 1.0, 0), (0.1, 1.0, np.array([3, 0]))]:
+        with pytest.raises(ValueError, match="Need tau2 >= 0"):
+            lh.shrinkage_factor(*args)
+
+
+def test_shrinkage_needs_a_single_random_intercept(exam):
+    crossed = lh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", lh.data.load("penicillin"))
+    with pytest.raises(ValueError, match="single random intercept"):
+        lh.shrinkage(crossed)
+
+
+def test_shrinkage_of_a_model_without_fixed_intercept(exam):
+    m = lh.fit("normexam ~ 0 + standLRT + (1 | school)", exam)
+    s = lh.shrinkage(m, group="school")
+    assert (s.complete_pooling == 0.0).all()
+    blups = m.blups().set_index("level").estimate
+    np.testing.assert_allclose(s.set_index("level").partial_pooling, blups.reindex(s.level), rtol=1e-12)
+    assert s.equals(lh.shrinkage(m))
