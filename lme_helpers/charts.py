@@ -44,6 +44,7 @@ __all__ = [
     "title_of",
     "mse_comparison",
     "bootstrap_distribution",
+    "within_between",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -772,4 +773,68 @@ def bootstrap_distribution(values: Sequence[float], estimate: float, interval: t
         f"Histogram of the {what} in {len(values)} data sets simulated from the fitted model and refitted. "
         f"The estimate ({estimate:.3f}) and the 95% percentile interval ({interval[0]:.3f} to {interval[1]:.3f}) "
         f"are marked; the interval reaches {skew:.1f} times as far above the estimate as below it.",
+    )
+
+
+def within_between(data: pd.DataFrame, x: str, y: str, group: str, within_slope: float,
+                   between: tuple[float, float], label: str = "group") -> alt.LayerChart:
+    """Group means with the between-group line, and the within-group slope drawn through each mean.
+
+    The picture behind the within–between (Mundlak) model: each group's mean
+    of ``y`` against its mean of ``x`` (points), the line through those means
+    (the between-group slope, thick), and a short line through every mean with
+    the slope found *within* groups, spanning one within-group standard
+    deviation of ``x`` either side of the mean. When the two slopes differ,
+    the difference is the contextual effect.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per observation.
+    x, y, group : str
+        Predictor, outcome and grouping column.
+    within_slope : float
+        The within-group slope (e.g. the fixed-effects or group-mean-centred estimate).
+    between : (intercept, slope)
+        The line through the group means, e.g. from the within–between model.
+    label : str
+        What a group is called.
+
+    Examples
+    --------
+    >>> from lme_helpers import data
+    >>> chart = within_between(data.load("exam"), "standLRT", "normexam", "school", 0.56, (0.0, 0.92),
+    ...                        label="school")
+    >>> title_of(chart)
+    'Slopes within and between schools'
+    """
+    frame = data[[x, y, group]].dropna()
+    grouped = frame.groupby(group, observed=True)
+    means = grouped[[x, y]].mean()
+    half = grouped[x].std(ddof=0).fillna(0.0)
+    segments = pd.DataFrame({
+        "level": [str(g) for g in means.index for _ in (0, 1)],
+        x: np.ravel(np.column_stack([means[x] - half, means[x] + half])),
+        y: np.ravel(np.column_stack([means[y] - within_slope * half, means[y] + within_slope * half])),
+    })
+    points = pd.DataFrame({"level": [str(g) for g in means.index], x: means[x].to_numpy(), y: means[y].to_numpy(),
+                           "n": grouped.size().to_numpy()})
+    b0, b1 = (float(v) for v in between)
+    lo, hi = float(means[x].min()), float(means[x].max())
+    line = pd.DataFrame({x: [lo, hi], y: [b0 + b1 * lo, b0 + b1 * hi]})
+    x_enc = alt.X(f"{x}:Q", title=f"{x} (group means: points)")
+    y_enc = alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False))
+    within = alt.Chart(segments).mark_line(color=PALETTE[5], strokeWidth=1.4, opacity=0.8).encode(
+        x=x_enc, y=y_enc, detail="level:N", tooltip=[alt.Tooltip("level:N", title=label)])
+    dots = alt.Chart(points).mark_circle(color=PALETTE[0], size=30, opacity=0.9).encode(
+        x=x_enc, y=y_enc, tooltip=[alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
+                                   alt.Tooltip(f"{x}:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".3f")])
+    between_line = alt.Chart(line).mark_line(color=PALETTE[3], strokeWidth=3).encode(x=x_enc, y=y_enc)
+    return _finish(
+        alt.layer(within, between_line, dots),
+        f"Slopes within and between {label}s",
+        f"Scatter plot of the mean {y} against the mean {x} of {len(points)} {label}s. The thick line through the "
+        f"{label} means has the between-{label} slope {b1:.3f}; the short line through each mean has the "
+        f"within-{label} slope {within_slope:.3f} and spans one within-{label} standard deviation of {x} either side.",
+        subtitle=f"Short lines: slope within each {label} · Thick line: slope between {label} means",
     )
