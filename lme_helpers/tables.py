@@ -6,10 +6,24 @@ import re
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from .inference import format_p
 
-__all__ = ["show", "P_COLUMNS"]
+__all__ = ["show", "P_COLUMNS", "ShownTable"]
+
+
+class ShownTable(Styler):
+    """The table :func:`show` returns: HTML in a notebook, and the same formatted numbers as plain text.
+
+    A plain Styler's text form is ``<Styler at 0x...>``, an address that says nothing and
+    differs between runs; this one prints the table.
+    """
+
+    _plain: str = ""
+
+    def __repr__(self) -> str:
+        return self._plain
 
 P_COLUMNS = re.compile(r"^(p|p_value|p_boundary|p_bootstrap|p_naive|Pr\(.*\)|P>\|[zt]\|)$")
 """Column names that hold p-values."""
@@ -49,6 +63,8 @@ def show(table: pd.DataFrame | pd.Series, digits: int = 3):
     >>> styled = show(fe)
     >>> "< 0.001" in styled.to_html() and "0.000" not in styled.to_html()
     True
+    >>> print(repr(styled).splitlines()[3])
+    Days        10.467     1.546  17.0     6.771  < 0.001    7.206    13.729
     """
     frame = table.to_frame() if isinstance(table, pd.Series) else table
     formats = {}
@@ -60,4 +76,9 @@ def show(table: pd.DataFrame | pd.Series, digits: int = 3):
             formats[col] = _format_df
         elif pd.api.types.is_float_dtype(frame[col]):
             formats[col] = lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}f}"
-    return frame.style.format(formats)
+    styled = ShownTable(frame).format(formats)
+    plain = frame.copy()
+    for col, fmt in formats.items():
+        plain[col] = frame[col].map(fmt)
+    styled._plain = plain.to_string()
+    return styled
