@@ -45,6 +45,8 @@ __all__ = [
     "mse_comparison",
     "bootstrap_distribution",
     "profile_plot",
+    "within_between",
+    "variance_shares",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -218,8 +220,9 @@ def caterpillar(
     b["differs"] = np.where(b.low > 0, "above average", np.where(b.high < 0, "below average", "interval covers 0"))
     base = alt.Chart(b[["level", "estimate", "low", "high", "rank", "differs"]])
     x = alt.X("rank:Q", title=f"{label.capitalize()}s, ranked by predicted effect", axis=alt.Axis(labels=False, ticks=False))
-    colour = alt.Color("differs:N", title=None, scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
-                                                                range=[PALETTE[3], "#888888", PALETTE[0]]))
+    colour = alt.Color("differs:N", title=None, legend=alt.Legend(columns=1),  # one column: fits a phone screen
+                       scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
+                                       range=[PALETTE[3], "#888888", PALETTE[0]]))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
@@ -830,3 +833,139 @@ def profile_plot(curve: pd.DataFrame, interval: tuple[float, float], what: str |
         f"{interval[0]:.3f} to {interval[1]:.3f}, where ζ crosses ±{z:.2f}; the estimate is {estimate:.3f}.",
         subtitle="Solid: profile · Dashed: what a symmetric interval assumes",
     )
+
+
+def within_between(data: pd.DataFrame, x: str, y: str, group: str, within_slope: float,
+                   between: tuple[float, float], label: str = "group",
+                   half_width: float | None = None) -> alt.LayerChart:
+    """Group means with the between-group line, and the within-group slope drawn through each mean.
+
+    The picture behind the within–between (Mundlak) model: each group's mean
+    of ``y`` against its mean of ``x`` (points), the line through those means
+    (the between-group slope, thick), and a short line through every mean with
+    the slope found *within* groups. When the two slopes differ, the
+    difference is the contextual effect.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per observation.
+    x, y, group : str
+        Predictor, outcome and grouping column.
+    within_slope : float
+        The within-group slope (e.g. the fixed-effects or group-mean-centred estimate).
+    between : (intercept, slope)
+        The line through the group means, e.g. from the within–between model.
+    label : str
+        What a group is called.
+    half_width : float, optional
+        How far each short line reaches either side of its group's mean of
+        ``x`` (default: a tenth of the range of the group means, so that the
+        lines show a slope without hiding the means).
+
+    Examples
+    --------
+    >>> from lme_helpers import data
+    >>> chart = within_between(data.load("exam"), "standLRT", "normexam", "school", 0.56, (0.0, 0.92),
+    ...                        label="school")
+    >>> title_of(chart)
+    'Slopes within and between schools'
+    """
+    frame = data[[x, y, group]].dropna()
+    grouped = frame.groupby(group, observed=True)
+    means = grouped[[x, y]].mean()
+    lo, hi = float(means[x].min()), float(means[x].max())
+    half = float(half_width) if half_width is not None else 0.1 * (hi - lo)
+    segments = pd.DataFrame({
+        "level": [str(g) for g in means.index for _ in (0, 1)],
+        x: np.ravel(np.column_stack([means[x] - half, means[x] + half])),
+        y: np.ravel(np.column_stack([means[y] - within_slope * half, means[y] + within_slope * half])),
+    })
+    points = pd.DataFrame({"level": [str(g) for g in means.index], x: means[x].to_numpy(), y: means[y].to_numpy(),
+                           "n": grouped.size().to_numpy()})
+    b0, b1 = (float(v) for v in between)
+    line = pd.DataFrame({x: [lo - half, hi + half], y: [b0 + b1 * (lo - half), b0 + b1 * (hi + half)]})
+    x_enc = alt.X(f"{x}:Q", title=f"{x} (group means: points)")
+    y_enc = alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False))
+    within = alt.Chart(segments).mark_line(color=PALETTE[5], strokeWidth=1.4, opacity=0.8).encode(
+        x=x_enc, y=y_enc, detail="level:N", tooltip=[alt.Tooltip("level:N", title=label)])
+    dots = alt.Chart(points).mark_circle(color=PALETTE[0], size=30, opacity=0.9).encode(
+        x=x_enc, y=y_enc, tooltip=[alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
+                                   alt.Tooltip(f"{x}:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".3f")])
+    between_line = alt.Chart(line).mark_line(color=PALETTE[3], strokeWidth=3).encode(x=x_enc, y=y_enc)
+    return _finish(
+        alt.layer(within, between_line, dots),
+        f"Slopes within and between {label}s",
+        f"Scatter plot of the mean {y} against the mean {x} of {len(points)} {label}s. The thick line through the "
+        f"{label} means has the between-{label} slope {b1:.3f}; the short line through each mean has the "
+        f"within-{label} slope {within_slope:.3f}.",
+        subtitle=f"Short lines: slope within each {label} · Thick line: slope between {label} means",
+    )
+
+
+def variance_shares(tables: dict[str, pd.DataFrame], title: str = "Where the variance lies",
+                    labels: dict[str, str] | None = None, order: Sequence[str] | None = None) -> alt.LayerChart:
+    """Stacked bars of variance shares, one bar per model, to compare where the variance lies.
+
+    With the levels ordered from the top level down, the cumulative shares are
+    the intraclass correlations of a multilevel model: in a three-level model
+    the top segment alone is the correlation of two units that share only the
+    top level, the first two together that of two units sharing both.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        One table from :func:`lme_helpers.variance.variance_partition` per bar,
+        keyed by the bar's name (e.g. the outcome).
+    title : str
+        The chart's title.
+    labels : dict, optional
+        Display names of the levels, e.g. ``{"gor_name": "Region"}``.
+    order : sequence of str, optional
+        The levels from left to right (default: the order of the first table).
+        Shares above 15% are printed on their segment.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> from lme_helpers.variance import variance_partition
+    >>> vp = variance_partition(fit("normexam ~ 1 + (1 | school)", data.load("exam")))
+    >>> chart = variance_shares({"normexam": vp}, labels={"school": "School", "Residual": "Pupil"})
+    >>> title_of(chart), chart.to_dict()["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    ('Where the variance lies', ['School', 'Pupil'])
+    """
+    labels = labels or {}
+    first = next(iter(tables.values()))
+    order = list(order) if order is not None else list(first.level)
+    rows = []
+    for name, table in tables.items():
+        t = table.set_index("level")
+        missing = set(order) ^ set(t.index)
+        if missing:
+            raise ValueError(f"The levels of {name!r} ({sorted(t.index)}) are not those of `order` ({order}).")
+        start = 0.0
+        for k, level in enumerate(order):
+            share = float(t.loc[level, "share"])
+            rows.append({"model": name, "level": labels.get(level, level), "order": k, "share": share,
+                         "variance": float(t.loc[level, "variance"]), "start": start, "end": start + share,
+                         "mid": start + share / 2, "label": f"{share:.1%}"})
+            start += share
+    frame = pd.DataFrame(rows)
+    domain = [labels.get(level, level) for level in order]
+    y = alt.Y("model:N", title=None, sort=list(tables), axis=alt.Axis(labelLimit=140))
+    bars = alt.Chart(frame).mark_bar(height=38).encode(
+        x=alt.X("start:Q", title="Cumulative share of variance",
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1]), scale=alt.Scale(domain=[0, 1])),
+        x2="end:Q", y=y,
+        color=alt.Color("level:N", title=None, scale=alt.Scale(domain=domain, range=PALETTE[: len(domain)]),
+                        legend=alt.Legend(columns=1, labelLimit=300)),
+        tooltip=[alt.Tooltip("model:N", title="model"), alt.Tooltip("level:N", title="level"),
+                 alt.Tooltip("variance:Q", format=".4g"), alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("end:Q", format=".1%", title="cumulative share")])
+    text = alt.Chart(frame).mark_text(color="white", fontWeight="bold").encode(
+        x="mid:Q", y=y, text="label:N").transform_filter("datum.share > 0.15")
+    desc = " ".join(
+        f"{name}: " + "; ".join(f"{r.level} {r.share:.1%}" for r in frame[frame.model == name].itertuples()) + "."
+        for name in tables)
+    return _finish(alt.layer(bars, text), title, f"Stacked bars of variance shares by level. {desc}",
+                   height=60 * len(tables) + 20)

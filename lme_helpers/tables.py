@@ -76,9 +76,9 @@ def show(table: pd.DataFrame | pd.Series, digits: int = 3) -> Table:
     >>> shown = show(fe)
     >>> "< 0.001" in shown.to_html() and "0.000" not in shown.to_html()
     True
-    >>> print(show(fe[["estimate", "df", "p_value"]]))
+    >>> print(show(fe[["estimate", "df", "p_value"]]))  # doctest: +NORMALIZE_WHITESPACE
               estimate   df p_value
-    term                           
+    term
     Intercept  251.405 17.0 < 0.001
     Days        10.467 17.0 < 0.001
     """

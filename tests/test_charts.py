@@ -36,6 +36,10 @@ def all_charts(models, exam):
         "strip": charts.strip_by_group(exam, "normexam", "school", label="school"),
         "rates": charts.rejection_rates(pd.DataFrame({"method": ["OLS", "LME"], "rate": [0.3, 0.05]})),
         "scatter": charts.scatter(exam, "standLRT", "normexam", line=True),
+        "within_between": charts.within_between(exam, "standLRT", "normexam", "school", 0.56, (0.0, 0.92),
+                                                label="school"),
+        "shares": charts.variance_shares({"null": variance_partition(null), "slope": variance_partition(slope)},
+                                         order=["school", "Residual"]),
     }
 
 
@@ -82,3 +86,42 @@ def test_renderer_escapes_script_end(models):
 def test_caterpillar_unknown_term(models):
     with pytest.raises(ValueError, match="No random effect 'standLRT'"):
         charts.caterpillar(models["null"], term="standLRT")
+
+
+def test_within_between_draws_the_within_slope_through_each_group_mean(exam):
+    chart = charts.within_between(exam, "standLRT", "normexam", "school", 0.56, (0.01, 0.92), label="school")
+    spec = chart.to_dict()
+    within, between, dots = (spec["datasets"][layer["data"]["name"]] for layer in spec["layer"])
+    means = exam.groupby("school", observed=True)[["standLRT", "normexam"]].mean()
+    assert len(dots) == len(means) == 65 and len(within) == 2 * len(means)
+    for a, b in zip(within[::2], within[1::2]):
+        assert a["level"] == b["level"]
+        mid_x, mid_y = (a["standLRT"] + b["standLRT"]) / 2, (a["normexam"] + b["normexam"]) / 2
+        assert mid_x == pytest.approx(means.loc[a["level"], "standLRT"], abs=2e-3)
+        assert mid_y == pytest.approx(means.loc[a["level"], "normexam"], abs=2e-3)
+        # slopes are exact up to the rounding of the inlined values
+        assert (b["normexam"] - a["normexam"]) / (b["standLRT"] - a["standLRT"]) == pytest.approx(0.56, rel=0.02)
+    half = 0.1 * (means.standLRT.max() - means.standLRT.min())
+    assert within[1]["standLRT"] - within[0]["standLRT"] == pytest.approx(2 * half, abs=2e-3)
+    ends = sorted(between, key=lambda r: r["standLRT"])
+    assert ends[0]["standLRT"] == pytest.approx(means.standLRT.min() - half, abs=1e-3)
+    assert ends[1]["normexam"] == pytest.approx(0.01 + 0.92 * ends[1]["standLRT"], abs=2e-3)
+
+
+def test_variance_shares_stacks_cumulative_shares_in_the_given_order():
+    tables = {
+        "A": pd.DataFrame({"level": ["la", "region", "Residual"], "variance": [2.0, 1.0, 7.0],
+                           "share": [0.2, 0.1, 0.7]}),
+        "B": pd.DataFrame({"level": ["la", "region", "Residual"], "variance": [1.0, 3.0, 6.0],
+                           "share": [0.1, 0.3, 0.6]}),
+    }
+    chart = charts.variance_shares(tables, labels={"region": "Region", "la": "Authority"},
+                                   order=["region", "la", "Residual"])
+    spec = chart.to_dict()
+    rows = spec["datasets"][(spec["layer"][0].get("data") or spec["data"])["name"]]
+    ends = {(r["model"], r["level"]): r["end"] for r in rows}
+    assert ends[("A", "Region")] == pytest.approx(0.1) and ends[("A", "Authority")] == pytest.approx(0.3)
+    assert ends[("B", "Region")] == pytest.approx(0.3) and ends[("B", "Residual")] == pytest.approx(1.0)
+    assert "A: Region 10.0%; Authority 20.0%; Residual 70.0%." in spec["description"]
+    with pytest.raises(ValueError, match="are not those of `order`"):
+        charts.variance_shares(tables, order=["region", "Residual"])

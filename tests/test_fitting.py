@@ -296,3 +296,11 @@ def test_badly_scaled_predictor_is_recovered(exam):
     slope_var = ours.variance_components().set_index(["term", "term2"]).variance[("lrt_big", "")]
     ref_var = reference.variance_components().set_index(["term", "term2"]).variance[("standLRT", "")]
     assert slope_var * 1e6 == pytest.approx(ref_var, rel=1e-3)
+
+
+def test_show_prints_the_table_and_never_an_address_or_zero_p(sleep):
+    """A shown table's plain-text form (what a saved notebook keeps) is the formatted table."""
+    shown = lh.show(lh.fit("Reaction ~ Days + (Days | Subject)", sleep).fixed_effects())
+    text = repr(shown)
+    assert " at 0x" not in text and "Days" in text and "< 0.001" in text and "0.000" not in text
+    assert "< 0.001" in shown.to_html()

@@ -42,6 +42,11 @@ if (file.exists(ks4_file)) {
   ks4$london <- as.numeric(ks4$gor_name == "London")
   frames$ks4 <- ks4
 }
+# The synthetic England schools, as the tests load them (schools with an Attainment 8 score);
+# an empty inspection rating is missing
+england <- read.csv(file.path(data_dir, "england_schools_synthetic.csv"), stringsAsFactors = FALSE,
+                    na.strings = c("NA", ""))
+frames$england <- england[!is.na(england$ATT8SCR), ]
 
 models <- list(
   list(id = "sleep_slope", data = "sleep", formula = "Reaction ~ Days + (Days | Subject)", reml = TRUE),
@@ -57,13 +62,17 @@ models <- list(
   list(id = "pastes_nested", data = "pastes", formula = "strength ~ 1 + (1 | batch/cask)", reml = TRUE),
   list(id = "rank_deficient", data = "rank_deficient", formula = "y ~ x1 + x2 + (x1 + x2 | g)", reml = TRUE,
        profile = FALSE),
-  list(id = "zero_variance", data = "zero_variance", formula = "y ~ x + (1 | g)", reml = TRUE)
+  list(id = "zero_variance", data = "zero_variance", formula = "y ~ x + (1 | g)", reml = TRUE),
+  # Chapter 2: a variance estimated from five groups, and its profile interval
+  list(id = "england_rating", data = "england", formula = "P8MEA ~ 1 + (1 | OFSTEDRATING)", reml = TRUE)
 )
 if (!is.null(frames$ks4)) {
   models <- c(models, list(
     list(id = "ks4_null", data = "ks4", formula = "P8MEA ~ 1 + (1 | LANAME)", reml = TRUE),
     list(id = "ks4_london", data = "ks4", formula = "P8MEA ~ london + (1 | gor_name/LANAME)", reml = TRUE),
-    list(id = "ks4_disadvantage", data = "ks4", formula = "P8MEA ~ PTFSM6CLA1A + (1 | LANAME)", reml = TRUE)
+    list(id = "ks4_disadvantage", data = "ks4", formula = "P8MEA ~ PTFSM6CLA1A + (1 | LANAME)", reml = TRUE),
+    # Chapter 3: the three-level null model and the profile intervals of its variances
+    list(id = "ks4_three_level", data = "ks4", formula = "ATT8SCR ~ 1 + (1 | gor_name/LANAME)", reml = TRUE)
   ))
 }
 
