@@ -175,6 +175,12 @@ def _finish(chart, title: str, description: str, subtitle: str | None = None, he
     return chart.properties(title=t, description=description, width="container", height=height)
 
 
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Tick values 1, 3, 10, 30, ... within [low, high]: labels that never collide, even at 390 px."""
+    ticks = [m * 10.0**e for e in range(-1, 7) for m in (1, 3)]
+    return [t for t in ticks if low <= t <= high]
+
+
 # --------------------------------------------------------------------------
 # model charts
 # --------------------------------------------------------------------------
@@ -292,7 +298,8 @@ def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Gr
     if not set(need) <= set(table.columns):
         raise ValueError(f"shrinkage_plot() needs the columns {need} (from lme_helpers.shrinkage()).")
     t = table[need].copy()
-    x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False))
+    x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False),
+              axis=alt.Axis(values=_log_ticks(t.n.min(), t.n.max()), format="d"))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
                alt.Tooltip("no_pooling:Q", format=".3f", title="raw estimate"),
                alt.Tooltip("partial_pooling:Q", format=".3f", title="partial pooling"),
@@ -697,8 +704,9 @@ def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.
     group size, r the ratio of the largest group to the smallest (both set by
     sliders) and the q_j are spaced evenly from −½ to ½. Its raw mean is
     grand_mean + z_j · sqrt(τ₀₀ + σ²/n_j) (the spread of group means that the
-    sliders imply, for a fixed standard-normal score z_j that has nothing to
-    do with the group's size), and its partially pooled estimate is
+    sliders imply, for a fixed normal score z_j that has nothing to do with
+    the group's size; the vertical axis is fixed at ±2 so that changes in
+    spread stay visible), and its partially pooled estimate is
     grand_mean + λ_j (raw − grand_mean) with λ_j = τ₀₀ / (τ₀₀ + σ²/n_j).
     The chart plots both against group size, so that within one data set the
     small groups are seen to be pulled furthest. Everything is computed in
@@ -715,13 +723,13 @@ def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.
     z = rng.permutation(stats.norm.ppf((np.arange(n_groups) + 0.5) / n_groups))
     frame = pd.DataFrame({"group": [f"group {i + 1}" for i in range(n_groups)],
                           "q": np.linspace(-0.5, 0.5, n_groups), "z": z})
-    n = alt.param(name="n", value=10, bind=alt.binding_range(min=2, max=100, step=1, name="Typical group size n "))
-    spread = alt.param(name="spread", value=20, bind=alt.binding_range(
-        min=1, max=50, step=1, name="Largest group ÷ smallest "))
-    tau2 = alt.param(name="tau2", value=0.2, bind=alt.binding_range(min=0.0, max=1.0, step=0.01,
-                                                                    name="Between-group variance τ₀₀ "))
-    sigma2 = alt.param(name="sigma2", value=1.0, bind=alt.binding_range(min=0.05, max=4.0, step=0.05,
-                                                                        name="Within-group variance σ² "))
+    n = alt.param(name="n", value=10, bind=alt.binding_range(min=2, max=50, step=1, name="Typical size n "))
+    spread = alt.param(name="spread", value=20, bind=alt.binding_range(min=1, max=25, step=1,
+                                                                       name="Largest ÷ smallest "))
+    tau2 = alt.param(name="tau2", value=0.2, bind=alt.binding_range(min=0.0, max=0.5, step=0.01,
+                                                                    name="Between, τ₀₀ "))
+    sigma2 = alt.param(name="sigma2", value=1.0, bind=alt.binding_range(min=0.1, max=2.0, step=0.05,
+                                                                        name="Within, σ² "))
     base = alt.Chart(frame).transform_calculate(
         size="max(1, round(n * pow(spread, datum.q)))",
     ).transform_calculate(
@@ -730,9 +738,9 @@ def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.
     ).transform_calculate(
         partial=f"{grand_mean} + datum.lam * (datum.raw - {grand_mean})",
     )
-    x = alt.X("size:Q", title="Group size n (log scale)",
-              scale=alt.Scale(type="log", domain=[1, 1000], nice=False))
-    y = alt.Y("raw:Q", title="Group estimate", scale=alt.Scale(domain=[-3, 3], clamp=True))
+    x = alt.X("size:Q", title="Group size n (log scale)", scale=alt.Scale(type="log", domain=[1, 300], nice=False),
+              axis=alt.Axis(values=_log_ticks(1, 300), format="d"))
+    y = alt.Y("raw:Q", title="Group estimate", scale=alt.Scale(domain=[-2, 2], clamp=True))
     tooltip = ["group:N", alt.Tooltip("size:Q", title="n"), alt.Tooltip("raw:Q", format=".3f", title="raw mean"),
                alt.Tooltip("partial:Q", format=".3f", title="partial pooling"),
                alt.Tooltip("lam:Q", format=".2f", title="λ")]
@@ -743,7 +751,7 @@ def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.
         x=x, y="partial:Q", tooltip=tooltip)
     centre = alt.Chart(pd.DataFrame({"y": [grand_mean]})).mark_rule(strokeDash=[5, 4], color="#333").encode(y="y:Q")
     lam_text = base.transform_aggregate(lo="min(lam)", hi="max(lam)").transform_calculate(
-        label="'λ runs from ' + format(datum.lo, '.2f') + ' (smallest group) to ' + format(datum.hi, '.2f')"
+        label="'λ from ' + format(datum.lo, '.2f') + ' (smallest) to ' + format(datum.hi, '.2f')"
     ).mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="label:N", x=alt.value(6), y=alt.value(10))
     chart = alt.layer(arrows, raw, partial, centre, lam_text).add_params(n, spread, tau2, sigma2)
     return _finish(
@@ -755,7 +763,7 @@ def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.
         "and the within-group variance. Within one data set the smallest groups are pulled furthest; all lines "
         "shorten (less shrinkage) when groups are larger, the between-group variance is larger or the "
         "within-group variance is smaller.",
-        subtitle="Circle: raw mean · Triangle: partial pooling · Move the sliders below",
+        subtitle="Circle: raw mean · Triangle: partial pooling",
         height=340,
     )
 
@@ -822,11 +830,12 @@ def reliability_curves(rho: float, sizes: Sequence[float], label: str = "group",
     curves = pd.DataFrame([(names[v], n, n * v / (1 + (n - 1) * v)) for v in values for n in grid],
                           columns=["icc", "n", "lam"])
     pts = pd.DataFrame({"n": sizes, "lam": sizes * rho / (1 + (sizes - 1) * rho)})
-    x = alt.X("n:Q", title=f"{label.capitalize()} size n (log scale)", scale=alt.Scale(type="log", domain=[1, top], nice=False))
+    x = alt.X("n:Q", title=f"{label.capitalize()} size n (log scale)", scale=alt.Scale(type="log", domain=[1, top], nice=False),
+              axis=alt.Axis(values=_log_ticks(1, top), format="d"))
     y = alt.Y("lam:Q", title="Reliability λ (weight on own mean)", scale=alt.Scale(domain=[0, 1]))
     order = [names[v] for v in values]
     lines = alt.Chart(curves).mark_line().encode(
-        x=x, y=y, color=alt.Color("icc:N", title=None, sort=order,
+        x=x, y=y, color=alt.Color("icc:N", title=None, sort=order, legend=alt.Legend(columns=1),
                                   scale=alt.Scale(domain=order, range=[PALETTE[5], PALETTE[3], PALETTE[2]][: len(order)])),
         strokeDash=alt.StrokeDash("icc:N", sort=order, legend=None),
         tooltip=["icc:N", alt.Tooltip("n:Q", format=".0f"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
