@@ -920,7 +920,9 @@ def vpc_curve(result: LMEResult, x: str, group: str | None = None, label: str = 
     qb = t00 + 2 * t01 * quart + t11 * quart**2
     marks = pd.DataFrame({x: quart, "vpc": qb / (qb + result.sigma2),
                           "where": ["10th percentile", "lower quartile", "median", "upper quartile", "90th percentile"]})
-    xe = alt.X(f"{x}:Q", title=x, scale=alt.Scale(domain=[float(lo), float(hi)], nice=False))
+    whole = list(range(int(np.ceil(lo)), int(np.floor(hi)) + 1))
+    xe = alt.X(f"{x}:Q", title=x, scale=alt.Scale(domain=[float(lo), float(hi)], nice=False),
+               axis=alt.Axis(values=whole) if len(whole) >= 3 else alt.Axis(tickCount=4))
     top = float(np.ceil(frame.vpc.max() * 20) / 20)
     ye = alt.Y("vpc:Q", title=f"Share of variance between {label}s", axis=alt.Axis(format="%"),
                scale=alt.Scale(domain=[0, top]))
