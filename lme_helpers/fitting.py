@@ -904,10 +904,7 @@ class LMEResult:
                     corr.append(f"{c['corr'].iloc[0]:.2f}" if len(c) and np.isfinite(c["corr"].iloc[0]) else "")
                 rows.append((block.group if i == 0 else "", r.term, r.variance, r.sd, " ".join(corr)))
         rows.append(("Residual", "", self.sigma2, np.sqrt(self.sigma2), ""))
-        table = pd.DataFrame(rows, columns=["Groups", "Name", "Variance", "Std.Dev.", "Corr"])
-        if not (table["Corr"] != "").any():
-            table = table.drop(columns="Corr")
-        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
+        lines += _random_effects_lines(rows, digits)
         lines.append(
             f"Number of obs: {self.nobs}"
             + (f" ({self.n_dropped} rows with missing values removed)" if self.n_dropped else "")
@@ -936,6 +933,21 @@ class LMEResult:
 
     def _repr_html_(self) -> str:
         return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+def _random_effects_lines(rows: list[tuple], digits: int) -> list[str]:
+    """lme4's layout of the random effects: names left-aligned, numbers right-aligned."""
+    cells = [(g, n, f"{v:.{digits}f}", f"{sd:.{digits}f}", c) for g, n, v, sd, c in rows]
+    header = ("Groups", "Name", "Variance", "Std.Dev.", "Corr")
+    with_corr = any(c for *_, c in cells)
+    width = [max(len(str(r[k])) for r in [header, *cells]) for k in range(5)]
+    out = []
+    for r in [header, *cells]:
+        parts = [f"{r[0]:<{width[0]}}", f"{r[1]:<{width[1]}}", f"{r[2]:>{width[2]}}", f"{r[3]:>{width[3]}}"]
+        if with_corr:
+            parts.append(f"{r[4]:<{width[4]}}")
+        out.append(" " + "  ".join(parts).rstrip())
+    return out
 
 
 def _single_thread():

@@ -28,7 +28,8 @@ from pygments.lexers import PythonLexer, SLexer
 from .fitting import LMEResult
 from .rbridge import RNotAvailable, lme4_term, r_status, run_r
 
-__all__ = ["SideBySide", "ParityError", "ParityReport", "parity_table", "statsmodels_components", "TOLERANCES"]
+__all__ = ["SideBySide", "ParityError", "ParityReport", "parity_table", "statsmodels_components", "components_table",
+           "TOLERANCES"]
 
 TOLERANCES = {
     "fixed effect": 1e-4,
@@ -395,4 +396,65 @@ def statsmodels_components(result) -> dict[str, float]:
     for name, value in zip(vc_names, np.atleast_1d(result.vcomp)):
         out[f"{name} Var"] = float(value)
     out["Scale"] = float(result.scale)
+    return out
+
+
+def components_table(native, ours: LMEResult, labels: dict[str, tuple[str, str, str]],
+                     r: dict | None = None) -> pd.DataFrame:
+    """One model's variance parameters as statsmodels labels them, beside lme_helpers' (and lme4's).
+
+    Parameters
+    ----------
+    native : MixedLMResults
+        A native statsmodels fit.
+    ours : LMEResult
+        The ``lh.fit`` of the same model.
+    labels : dict
+        statsmodels' label (``"school Var"``) -> the component it estimates, as
+        ``(group, term, term2)`` of ``ours.variance_components()``.
+    r : dict, optional
+        The same model's lme4 results (``book/r/export_results.R``); adds an
+        ``lme4`` column after checking every estimate with :func:`parity_table`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by statsmodels' label (and ``Scale``): the component in the
+        book's words, then one column per program.
+
+    Examples
+    --------
+    >>> import statsmodels.formula.api as smf
+    >>> from lme_helpers import fit, data
+    >>> exam = data.load("exam")
+    >>> native = smf.mixedlm("normexam ~ 1", exam, groups="school").fit()
+    >>> ours = fit("normexam ~ 1 + (1 | school)", exam)
+    >>> components_table(native, ours, {"school Var": ("school", "(Intercept)", "")}).round(3).values.tolist()
+    [['var(intercept) for school', 0.172, 0.172], ['residual variance', 0.848, 0.848]]
+    """
+    vc = ours.variance_components().set_index(["group", "term", "term2"]).variance
+    sm = statsmodels_components(native)
+    targets = {**labels, "Scale": ("Residual", "", "")}
+    r_values = {}
+    if r is not None:
+        parity_table(ours, r)  # raises when lme_helpers and lme4 disagree
+        vr = {k: _listify(v) for k, v in r["varcorr"].items()}
+        r_values = {(re.sub(r"\.\d+$", "", g), a or "", b or ""): v
+                    for g, a, b, v in zip(vr["group"], vr["var1"], vr["var2"], vr["vcov"])}
+    rows = {}
+    for label, (group, term, term2) in targets.items():
+        if label not in sm:
+            raise KeyError(f"statsmodels' fit has no {label!r}; it has {sorted(sm)}.")
+        if group == "Residual":
+            what = "residual variance"
+        elif term2:
+            what = f"cov({_nice(term)}, {_nice(term2)}) for {group}"
+        else:
+            what = f"var({_nice(term)}) for {group}"
+        row = {"component": what, "statsmodels": sm[label], "lme_helpers": float(vc[(group, term, term2)])}
+        if r is not None:
+            row["lme4"] = r_values[(group, term, term2)]
+        rows[label] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "statsmodels label"
     return out

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .inference import format_p
 
-__all__ = ["show", "P_COLUMNS"]
+__all__ = ["show", "Table", "P_COLUMNS"]
 
 P_COLUMNS = re.compile(r"^(p|p_value|p_boundary|p_bootstrap|p_naive|Pr\(.*\)|P>\|[zt]\|)$")
 """Column names that hold p-values."""
@@ -23,7 +23,32 @@ def _format_df(value) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def show(table: pd.DataFrame | pd.Series, digits: int = 3):
+class Table:
+    """A formatted table: HTML in a notebook, aligned text elsewhere; ``.data`` is the table itself."""
+
+    def __init__(self, data: pd.DataFrame, formats: dict):
+        self.data = data
+        self._formats = formats
+
+    def _styler(self):
+        import hashlib
+
+        # a stable id, so that the same table gives the same HTML in every build
+        uid = hashlib.sha256(self.data.to_csv().encode()).hexdigest()[:8]
+        return self.data.style.format(self._formats).set_uuid(f"lme{uid}")
+
+    def _repr_html_(self) -> str:
+        return self._styler().to_html()
+
+    def __repr__(self) -> str:
+        return self.data.to_string(formatters=self._formats)
+
+    def to_html(self) -> str:
+        """The table as HTML."""
+        return self._repr_html_()
+
+
+def show(table: pd.DataFrame | pd.Series, digits: int = 3) -> Table:
     """Display a table of results with ``digits`` decimals and p-values as ``< 0.001`` or three significant digits.
 
     Rounding a table with ``.round(3)`` turns a p-value of 3e-6 into 0.000, which
@@ -39,16 +64,22 @@ def show(table: pd.DataFrame | pd.Series, digits: int = 3):
 
     Returns
     -------
-    pandas Styler
-        Displays as a table in a notebook; ``.data`` is the unchanged table.
+    Table
+        Displays as a table in a notebook and as aligned text when printed;
+        ``.data`` is the unchanged table.
 
     Examples
     --------
     >>> from lme_helpers import fit, data
     >>> fe = fit("Reaction ~ Days + (Days | Subject)", data.load("sleepstudy")).fixed_effects()
-    >>> styled = show(fe)
-    >>> "< 0.001" in styled.to_html() and "0.000" not in styled.to_html()
+    >>> shown = show(fe)
+    >>> "< 0.001" in shown.to_html() and "0.000" not in shown.to_html()
     True
+    >>> print(show(fe[["estimate", "df", "p_value"]]))
+              estimate   df p_value
+    term                           
+    Intercept  251.405 17.0 < 0.001
+    Days        10.467 17.0 < 0.001
     """
     frame = table.to_frame() if isinstance(table, pd.Series) else table
     formats = {}
@@ -60,4 +91,4 @@ def show(table: pd.DataFrame | pd.Series, digits: int = 3):
             formats[col] = _format_df
         elif pd.api.types.is_float_dtype(frame[col]):
             formats[col] = lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}f}"
-    return frame.style.format(formats)
+    return Table(frame, formats)

@@ -240,6 +240,10 @@ def setup(app):
     # Chapters executed for the book render charts with the book's offline renderer
     # (the kernel inherits this process's environment); elsewhere they use Altair's own.
     os.environ["LME_BOOK_BUILD"] = "1"
+    # Chapters run in parallel kernels, one per CPU: a multi-threaded BLAS in each would only
+    # fight over the same cores (the book's matrices are small), so each kernel gets one thread.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     app.connect("config-inited", _on_config_inited, priority=900)
     app.connect("env-before-read-docs", execute_outdated)
     app.connect("doctree-read", write_executed_notebook)
