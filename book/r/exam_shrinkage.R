@@ -9,6 +9,7 @@ exam <- read.csv(data_file)
 exam$school <- factor(exam$school)
 
 null <- lmer(normexam ~ 1 + (1 | school), data = exam, REML = TRUE)
+summary(null)
 
 # Predicted school effects (conditional modes) and their conditional standard deviations
 effects <- as.data.frame(ranef(null, condVar = TRUE))
