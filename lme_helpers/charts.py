@@ -246,7 +246,7 @@ def caterpillar(
     if comparison:
         colour = alt.value(PALETTE[0])
     else:
-        colour = alt.Color("differs:N", title=None, scale=alt.Scale(
+        colour = alt.Color("differs:N", title=None, legend=alt.Legend(columns=1), scale=alt.Scale(
             domain=["below average", "interval covers 0", "above average"], range=[PALETTE[3], "#888888", PALETTE[0]]))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
@@ -256,13 +256,13 @@ def caterpillar(
     points = base.mark_point(filled=True).encode(x=x, y="estimate:Q", color=colour, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#333").encode(y="y:Q")
     pct = round(level * 100)
-    what = ("each from its conditional standard error (the fixed effects and variances are treated as known)")
+    what = "from its conditional standard error (the fixed effects and variances are treated as known)"
     if comparison:
         return _finish(
             alt.layer(rules, points, zero),
             f"{label.capitalize()} effects with intervals for comparing pairs",
             f"Caterpillar plot of {len(b)} {label} random effects ({term}) from {result.formula}, sorted from lowest to "
-            f"highest, each with an interval of ±{z:.2f} standard errors, {what}: two {label}s whose intervals do "
+            f"highest, each with an interval of ±{z:.2f} standard errors {what}: two {label}s whose intervals do "
             f"not overlap differ at about the {100 - pct}% level.",
             subtitle=f"±{z:.2f} SE: bars that do not overlap differ at about {100 - pct}%",
         )
