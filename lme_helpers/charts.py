@@ -47,6 +47,9 @@ __all__ = [
     "profile_plot",
     "within_between",
     "variance_shares",
+    "reliability_curves",
+    "rank_intervals",
+    "vpc_curve",
 ]
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
@@ -174,6 +177,12 @@ def _finish(chart, title: str, description: str, subtitle: str | None = None, he
     return chart.properties(title=t, description=description, width="container", height=height)
 
 
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Tick values 1, 3, 10, 30, ... within [low, high]: labels that never collide, even at 390 px."""
+    ticks = [m * 10.0**e for e in range(-1, 7) for m in (1, 3)]
+    return [t for t in ticks if low <= t <= high]
+
+
 # --------------------------------------------------------------------------
 # model charts
 # --------------------------------------------------------------------------
@@ -185,8 +194,14 @@ def caterpillar(
     term: str = "(Intercept)",
     level: float = 0.95,
     label: str = "group",
+    comparison: bool = False,
 ) -> alt.LayerChart:
     """Caterpillar plot: each group's predicted random effect with its interval, in rank order.
+
+    The intervals are û ± z · SE, where SE is the conditional standard
+    deviation of the effect given the data (lme4's ``condVar``): it treats
+    the estimated fixed effects and variance parameters as if they were
+    known, so the intervals leave out the uncertainty in those estimates.
 
     Parameters
     ----------
@@ -200,13 +215,20 @@ def caterpillar(
         Coverage of the intervals (from the conditional standard errors).
     label : str
         What a group is called in the tooltip and axis titles, e.g. "school".
+    comparison : bool
+        Draw Goldstein and Healy's (1995) intervals for comparing pairs of
+        groups instead: z / √2 standard errors (±1.39 for the 5% level), so
+        that two groups whose intervals do not overlap differ at about that
+        level (for groups with similar standard errors).
 
     Examples
     --------
     >>> from lme_helpers import fit, data
-    >>> chart = caterpillar(fit("normexam ~ 1 + (1 | school)", data.load("exam")), label="school")
-    >>> title_of(chart)
+    >>> m = fit("normexam ~ 1 + (1 | school)", data.load("exam"))
+    >>> title_of(caterpillar(m, label="school"))
     'Predicted school effects with 95% intervals'
+    >>> title_of(caterpillar(m, label="school", comparison=True))
+    'School effects with intervals for comparing pairs'
     """
     group = group or result.grouping[0]
     b = result.blups(group)
@@ -214,15 +236,20 @@ def caterpillar(
     if b.empty:
         raise ValueError(f"No random effect {term!r} for {group!r}; terms are {sorted(result.blups(group).term.unique())}.")
     z = stats.norm.ppf(0.5 + level / 2)
+    if comparison:
+        z /= np.sqrt(2)
     b["low"] = b.estimate - z * b.std_error
     b["high"] = b.estimate + z * b.std_error
     b["rank"] = b.estimate.rank(method="first").astype(int)
     b["differs"] = np.where(b.low > 0, "above average", np.where(b.high < 0, "below average", "interval covers 0"))
     base = alt.Chart(b[["level", "estimate", "low", "high", "rank", "differs"]])
-    x = alt.X("rank:Q", title=f"{label.capitalize()}s, ranked by predicted effect", axis=alt.Axis(labels=False, ticks=False))
-    colour = alt.Color("differs:N", title=None, legend=alt.Legend(columns=1),  # one column: fits a phone screen
-                       scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
-                                       range=[PALETTE[3], "#888888", PALETTE[0]]))
+    x = alt.X("rank:Q", title=f"{label.capitalize()}s, ranked by predicted effect",
+              axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(domain=[0, len(b) + 1], nice=False))
+    if comparison:
+        colour = alt.value(PALETTE[0])
+    else:
+        colour = alt.Color("differs:N", title=None, legend=alt.Legend(columns=1), scale=alt.Scale(
+            domain=["below average", "interval covers 0", "above average"], range=[PALETTE[3], "#888888", PALETTE[0]]))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
@@ -231,11 +258,22 @@ def caterpillar(
     points = base.mark_point(filled=True).encode(x=x, y="estimate:Q", color=colour, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#333").encode(y="y:Q")
     pct = round(level * 100)
+    what = "from its conditional standard error (the fixed effects and variances are treated as known)"
+    if comparison:
+        return _finish(
+            alt.layer(rules, points, zero),
+            f"{label.capitalize()} effects with intervals for comparing pairs",
+            f"Caterpillar plot of {len(b)} {label} random effects ({term}) from {result.formula}, sorted from lowest to "
+            f"highest, each with an interval of ±{z:.2f} standard errors {what}: two {label}s whose intervals do "
+            f"not overlap differ at about the {100 - pct}% level.",
+            subtitle=f"±{z:.2f} SE: bars that do not overlap differ at about {100 - pct}%",
+        )
     return _finish(
         alt.layer(rules, points, zero),
         f"Predicted {label} effects with {pct}% intervals",
         f"Caterpillar plot of {len(b)} {label} random effects ({term}) from {result.formula}, sorted from lowest to "
-        f"highest, each with a {pct}% interval; {int((b.differs != 'interval covers 0').sum())} intervals exclude zero.",
+        f"highest, each with a {pct}% interval {what}; {int((b.differs != 'interval covers 0').sum())} intervals "
+        "exclude zero.",
     )
 
 
@@ -262,7 +300,8 @@ def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Gr
     if not set(need) <= set(table.columns):
         raise ValueError(f"shrinkage_plot() needs the columns {need} (from lme_helpers.shrinkage()).")
     t = table[need].copy()
-    x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False))
+    x = alt.X("n:Q", title=f"{label.capitalize()} size (observations, log scale)", scale=alt.Scale(type="log", nice=False),
+              axis=alt.Axis(values=_log_ticks(t.n.min(), t.n.max()), format="d"))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("n:Q", title="size"),
                alt.Tooltip("no_pooling:Q", format=".3f", title="raw estimate"),
                alt.Tooltip("partial_pooling:Q", format=".3f", title="partial pooling"),
@@ -660,55 +699,73 @@ def pooling_comparison(table: pd.DataFrame, label: str = "group", n_groups: int 
     )
 
 
-def shrinkage_explorer(n_groups: int = 14, seed: int = 4, grand_mean: float = 0.0) -> alt.LayerChart:
-    """Interactive shrinkage: sliders for group size, between- and within-group variance.
+def shrinkage_explorer(n_groups: int = 16, seed: int = 4, grand_mean: float = 0.0) -> alt.LayerChart:
+    """Interactive shrinkage: groups of different sizes, with sliders for sizes and variances.
 
-    Each group has a fixed standardised draw z_j; its raw mean is
-    grand_mean + z_j · sqrt(τ² + σ²/n) (the spread of group means that the
-    sliders imply) and its partially pooled estimate is
-    grand_mean + λ (raw − grand_mean) with λ = τ²/(τ² + σ²/n). Everything is
-    computed in the browser (Vega expressions), so it works on a static page.
+    Group j has size n_j = max(1, round(n · r^q_j)), where n is the typical
+    group size, r the ratio of the largest group to the smallest (both set by
+    sliders) and the q_j are spaced evenly from −½ to ½. Its raw mean is
+    grand_mean + z_j · sqrt(τ₀₀ + σ²/n_j) (the spread of group means that the
+    sliders imply, for a fixed normal score z_j that has nothing to do with
+    the group's size; the vertical axis is fixed at ±2 so that changes in
+    spread stay visible), and its partially pooled estimate is
+    grand_mean + λ_j (raw − grand_mean) with λ_j = τ₀₀ / (τ₀₀ + σ²/n_j).
+    The chart plots both against group size, so that within one data set the
+    small groups are seen to be pulled furthest. Everything is computed in
+    the browser (Vega expressions), so it works on a static page.
 
     Examples
     --------
     >>> spec = shrinkage_explorer().to_dict()
     >>> sorted(p["name"] for p in spec["params"])
-    ['n', 'sigma2', 'tau2']
+    ['n', 'sigma2', 'spread', 'tau2']
     """
-    z = np.sort(np.random.default_rng(seed).standard_normal(n_groups))
-    frame = pd.DataFrame({"group": [f"group {i + 1}" for i in range(n_groups)], "z": z})
-    n = alt.param(name="n", value=10, bind=alt.binding_range(min=1, max=100, step=1, name="Group size n "))
-    tau2 = alt.param(name="tau2", value=0.2, bind=alt.binding_range(min=0.0, max=1.0, step=0.01,
-                                                                    name="Between-group variance τ² "))
-    sigma2 = alt.param(name="sigma2", value=1.0, bind=alt.binding_range(min=0.05, max=4.0, step=0.05,
-                                                                        name="Within-group variance σ² "))
+    rng = np.random.default_rng(seed)
+    # evenly spaced normal scores in a random order: typical raw means, unrelated to group size
+    z = rng.permutation(stats.norm.ppf((np.arange(n_groups) + 0.5) / n_groups))
+    frame = pd.DataFrame({"group": [f"group {i + 1}" for i in range(n_groups)],
+                          "q": np.linspace(-0.5, 0.5, n_groups), "z": z})
+    n = alt.param(name="n", value=10, bind=alt.binding_range(min=2, max=50, step=1, name="Typical size n "))
+    spread = alt.param(name="spread", value=20, bind=alt.binding_range(min=1, max=25, step=1,
+                                                                       name="Largest ÷ smallest "))
+    tau2 = alt.param(name="tau2", value=0.2, bind=alt.binding_range(min=0.0, max=0.5, step=0.01,
+                                                                    name="Between, τ₀₀ "))
+    sigma2 = alt.param(name="sigma2", value=1.0, bind=alt.binding_range(min=0.1, max=2.0, step=0.05,
+                                                                        name="Within, σ² "))
     base = alt.Chart(frame).transform_calculate(
-        lam="tau2 / (tau2 + sigma2 / n)",
-        raw=f"{grand_mean} + datum.z * sqrt(tau2 + sigma2 / n)",
+        size="max(1, round(n * pow(spread, datum.q)))",
+    ).transform_calculate(
+        lam="tau2 / (tau2 + sigma2 / datum.size)",
+        raw=f"{grand_mean} + datum.z * sqrt(tau2 + sigma2 / datum.size)",
     ).transform_calculate(
         partial=f"{grand_mean} + datum.lam * (datum.raw - {grand_mean})",
-    ).transform_fold(["raw", "partial"], as_=["estimate", "value"]).transform_calculate(
-        position="datum.estimate == 'raw' ? 'Raw group mean' : 'Partial pooling'",
     )
-    x = alt.X("position:N", title=None, sort=["Raw group mean", "Partial pooling"],
-              axis=alt.Axis(labelAngle=0, labelFontSize=13))
-    y = alt.Y("value:Q", title="Estimate", scale=alt.Scale(domain=[-3, 3], clamp=True))
-    lines = base.mark_line(color=PALETTE[5], strokeWidth=1.5).encode(x=x, y=y, detail="group:N")
-    points = base.mark_point(filled=True, size=70).encode(
-        x=x, y=y, color=alt.Color("position:N", legend=None, scale=alt.Scale(
-            domain=["Raw group mean", "Partial pooling"], range=[PALETTE[1], PALETTE[0]])),
-        tooltip=["group:N", alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
-    lam_text = alt.Chart(pd.DataFrame({"x": [0]})).transform_calculate(
-        label="'λ = ' + format(tau2 / (tau2 + sigma2 / n), '.2f') + ' (the weight on a group mean)'"
-    ).mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="label:N", x=alt.value(8), y=alt.value(12))
-    chart = alt.layer(lines, points, lam_text).add_params(n, tau2, sigma2)
+    x = alt.X("size:Q", title="Group size n (log scale)", scale=alt.Scale(type="log", domain=[1, 300], nice=False),
+              axis=alt.Axis(values=_log_ticks(1, 300), format="d"))
+    y = alt.Y("raw:Q", title="Group estimate", scale=alt.Scale(domain=[-2, 2], clamp=True))
+    tooltip = ["group:N", alt.Tooltip("size:Q", title="n"), alt.Tooltip("raw:Q", format=".3f", title="raw mean"),
+               alt.Tooltip("partial:Q", format=".3f", title="partial pooling"),
+               alt.Tooltip("lam:Q", format=".2f", title="λ")]
+    arrows = base.mark_rule(color=PALETTE[5], strokeWidth=2).encode(x=x, y=y, y2="partial:Q")
+    raw = base.mark_point(shape="circle", filled=False, color=PALETTE[1], size=60, strokeWidth=2).encode(
+        x=x, y=y, tooltip=tooltip)
+    partial = base.mark_point(shape="triangle", filled=True, color=PALETTE[0], size=60).encode(
+        x=x, y="partial:Q", tooltip=tooltip)
+    centre = alt.Chart(pd.DataFrame({"y": [grand_mean]})).mark_rule(strokeDash=[5, 4], color="#333").encode(y="y:Q")
+    lam_text = base.transform_aggregate(lo="min(lam)", hi="max(lam)").transform_calculate(
+        label="'λ from ' + format(datum.lo, '.2f') + ' (smallest) to ' + format(datum.hi, '.2f')"
+    ).mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="label:N", x=alt.value(6), y=alt.value(10))
+    chart = alt.layer(arrows, raw, partial, centre, lam_text).add_params(n, spread, tau2, sigma2)
     return _finish(
         chart,
         "Shrinkage explorer",
-        f"Interactive chart of {n_groups} groups: each line joins a group's raw mean (left) to its partially "
-        "pooled estimate (right). Sliders set the group size, the between-group variance and the within-group "
-        "variance; lines flatten (more shrinkage) when groups are small, τ² is small or σ² is large.",
-        subtitle="Move the sliders below the chart",
+        f"Interactive chart of {n_groups} groups of different sizes: for each, a line joins its raw mean (open "
+        "circle) to its partially pooled estimate (triangle), plotted against group size; the dashed line is the "
+        "overall mean. Sliders set the typical group size, how much the sizes differ, the between-group variance "
+        "and the within-group variance. Within one data set the smallest groups are pulled furthest; all lines "
+        "shorten (less shrinkage) when groups are larger, the between-group variance is larger or the "
+        "within-group variance is smaller.",
+        subtitle="Circle: raw mean · Triangle: partial pooling",
         height=340,
     )
 
@@ -716,21 +773,173 @@ def shrinkage_explorer(n_groups: int = 14, seed: int = 4, grand_mean: float = 0.
 def mse_comparison(table: pd.DataFrame) -> alt.LayerChart:
     """Bars of mean squared error by estimator (columns ``estimator`` and ``mse``).
 
+    With a column ``groups`` (which groups the error is averaged over, e.g.
+    "all groups" and "small groups"), the bars are grouped by it.
+
     Examples
     --------
     >>> t = pd.DataFrame({"estimator": ["raw means", "partial pooling"], "mse": [0.1, 0.05]})
     >>> title_of(mse_comparison(t))
     'Error against the known truth'
     """
-    bars = alt.Chart(table).mark_bar(size=48).encode(
-        x=alt.X("estimator:N", title=None, sort=list(table.estimator), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("mse:Q", title="Mean squared error of group effects"),
-        color=alt.Color("estimator:N", legend=None, scale=alt.Scale(domain=list(table.estimator),
-                                                                    range=[PALETTE[1], PALETTE[0], "#777777"][: len(table)])),
-        tooltip=["estimator:N", alt.Tooltip("mse:Q", format=".4f")])
-    desc = ", ".join(f"{r.estimator}: {r.mse:.4f}" for r in table.itertuples())
+    estimators = list(dict.fromkeys(table.estimator))
+    colour = alt.Color("estimator:N", sort=estimators, scale=alt.Scale(
+        domain=estimators, range=[PALETTE[1], PALETTE[0], "#777777"][: len(estimators)]))
+    y = alt.Y("mse:Q", title="Mean squared error of group effects")
+    tooltip = ["estimator:N", alt.Tooltip("mse:Q", format=".4f")]
+    if "groups" in table.columns:
+        order = list(dict.fromkeys(table.groups))
+        bars = alt.Chart(table).mark_bar().encode(
+            x=alt.X("groups:N", title=None, sort=order, axis=alt.Axis(labelAngle=0, labelLimit=180)),
+            xOffset=alt.XOffset("estimator:N", sort=estimators), y=y,
+            color=colour.title(None), tooltip=["groups:N"] + tooltip)
+        desc = "; ".join(f"{g}: " + ", ".join(f"{r.estimator} {r.mse:.4f}" for r in table[table.groups == g].itertuples())
+                         for g in order)
+    else:
+        bars = alt.Chart(table).mark_bar(size=48).encode(
+            x=alt.X("estimator:N", title=None, sort=estimators, axis=alt.Axis(labelAngle=0)), y=y,
+            color=colour.legend(None), tooltip=tooltip)
+        desc = ", ".join(f"{r.estimator}: {r.mse:.4f}" for r in table.itertuples())
     return _finish(alt.layer(bars), "Error against the known truth",
                    f"Bar chart of the mean squared error of each estimator of the true group effects: {desc}.")
+
+
+def reliability_curves(rho: float, sizes: Sequence[float], label: str = "group",
+                       others: Sequence[float] = (0.05, 0.4)) -> alt.LayerChart:
+    """λ = nρ / (1 + (n − 1)ρ) against group size n for the fitted ICC and two others, with the groups marked.
+
+    Parameters
+    ----------
+    rho : float
+        The (conditional) intraclass correlation of the fitted model.
+    sizes : sequence of int
+        The groups' sizes; each group is drawn as a point on the curve of ``rho``.
+    label : str
+        What a group is called.
+    others : sequence of float
+        Other ICCs to draw for comparison.
+
+    Examples
+    --------
+    >>> title_of(reliability_curves(0.17, [2, 10, 60], label="school"))
+    "A school mean's reliability grows with its size"
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    top = float(max(100.0, 10 ** np.ceil(np.log10(sizes.max()))))
+    grid = np.unique(np.round(np.geomspace(1, top, 60), 3))
+    values = sorted({float(rho), *map(float, others)})
+    names = {v: f"ρ = {v:.2f}" + (" (this model)" if v == float(rho) else "") for v in values}
+    curves = pd.DataFrame([(names[v], n, n * v / (1 + (n - 1) * v)) for v in values for n in grid],
+                          columns=["icc", "n", "lam"])
+    pts = pd.DataFrame({"n": sizes, "lam": sizes * rho / (1 + (sizes - 1) * rho)})
+    x = alt.X("n:Q", title=f"{label.capitalize()} size n (log scale)", scale=alt.Scale(type="log", domain=[1, top], nice=False),
+              axis=alt.Axis(values=_log_ticks(1, top), format="d"))
+    y = alt.Y("lam:Q", title="Reliability λ (weight on own mean)", scale=alt.Scale(domain=[0, 1]))
+    order = [names[v] for v in values]
+    lines = alt.Chart(curves).mark_line().encode(
+        x=x, y=y, color=alt.Color("icc:N", title=None, sort=order, legend=alt.Legend(columns=1),
+                                  scale=alt.Scale(domain=order, range=[PALETTE[5], PALETTE[3], PALETTE[2]][: len(order)])),
+        strokeDash=alt.StrokeDash("icc:N", sort=order, legend=None),
+        tooltip=["icc:N", alt.Tooltip("n:Q", format=".0f"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
+    dots = alt.Chart(pts).mark_circle(size=40, color=PALETTE[0], opacity=0.7).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("n:Q", title="size"), alt.Tooltip("lam:Q", format=".2f", title="λ")])
+    return _finish(
+        alt.layer(lines, dots),
+        f"A {label} mean's reliability grows with its size",
+        f"Curves of the reliability λ = nρ/(1 + (n − 1)ρ) against {label} size n (log scale) for ICCs of "
+        + ", ".join(f"{v:.2f}" for v in values)
+        + f"; the {len(sizes)} {label}s of the data are dots on the curve of this model's ICC ({rho:.2f}).",
+        subtitle=f"Dots: the {len(sizes)} {label}s of the data",
+    )
+
+
+def rank_intervals(table: pd.DataFrame, label: str = "group", level: float = 0.95) -> alt.LayerChart:
+    """Each group's rank with an interval, ordered by rank: how uncertain a league table is.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``level``, ``rank`` (the rank of the point estimate, 1 = lowest),
+        ``low`` and ``high`` (the interval of the rank).
+    label : str
+        What a group is called.
+    level : float
+        Coverage of the intervals, for the titles.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["a", "b", "c"], "rank": [1, 2, 3], "low": [1, 1, 2], "high": [2, 3, 3]})
+    >>> title_of(rank_intervals(t, label="school"))
+    "How certain is each school's rank?"
+    """
+    t = table[["level", "rank", "low", "high"]].copy()
+    k = len(t)
+    x = alt.X("rank:Q", title=f"{label.capitalize()}s, ordered by estimated rank", axis=alt.Axis(labels=False, ticks=False),
+              scale=alt.Scale(domain=[0, k + 1], nice=False))
+    y = alt.Y("low:Q", title=f"Rank (1 = lowest of {k})", scale=alt.Scale(domain=[1, k], nice=False))
+    tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("rank:Q", title="estimated rank"),
+               alt.Tooltip("low:Q", title="lower"), alt.Tooltip("high:Q", title="upper")]
+    rules = alt.Chart(t).mark_rule(color=PALETTE[5], strokeWidth=2).encode(x=x, y=y, y2="high:Q")
+    points = alt.Chart(t).mark_point(filled=True, color=PALETTE[0]).encode(x=x, y="rank:Q", tooltip=tooltip)
+    pct = round(level * 100)
+    width = (t.high - t.low).median()
+    return _finish(
+        alt.layer(rules, points),
+        f"How certain is each {label}'s rank?",
+        f"Each of {k} {label}s, ordered by the rank of its predicted effect, with a {pct}% interval for its rank "
+        f"from draws of the effects; the median interval spans {width:.0f} places.",
+        subtitle=f"Dot: estimated rank · Bar: {pct}% interval of the rank",
+    )
+
+
+def vpc_curve(result: LMEResult, x: str, group: str | None = None, label: str = "group") -> alt.LayerChart:
+    """The share of variance between groups at each value of ``x``, under a random slope on ``x``.
+
+    VPC(x) = (τ₀₀ + 2τ₀₁x + τ₁₁x²) / (τ₀₀ + 2τ₀₁x + τ₁₁x² + σ²) (Goldstein, Browne
+    and Rasbash 2002), drawn over the middle 98% of the observed ``x``.
+
+    Examples
+    --------
+    >>> from lme_helpers import fit, data
+    >>> m = fit("normexam ~ standLRT + (standLRT | school)", data.load("exam"))
+    >>> title_of(vpc_curve(m, "standLRT", label="school"))
+    'The share of variance between schools depends on standLRT'
+    """
+    group = group or result.grouping[0]
+    vc = result.variance_components()
+    vc = vc[vc.group == group]
+    var = {(r.term, r.term2): r.variance for r in vc.itertuples()}
+    if (x, "") not in var or ("(Intercept)", "") not in var:
+        raise ValueError(f"vpc_curve() needs a random intercept and a random slope on {x!r} for {group!r}.")
+    t00, t11 = var[("(Intercept)", "")], var[(x, "")]
+    t01 = var.get(("(Intercept)", x), 0.0)
+    xs = result.data[x].to_numpy(float)
+    lo, hi = np.nanquantile(xs, [0.01, 0.99])
+    grid = np.linspace(lo, hi, 81)
+    between = t00 + 2 * t01 * grid + t11 * grid**2
+    frame = pd.DataFrame({x: grid, "between": between, "vpc": between / (between + result.sigma2)})
+    quart = np.nanquantile(xs, [0.1, 0.25, 0.5, 0.75, 0.9])
+    qb = t00 + 2 * t01 * quart + t11 * quart**2
+    marks = pd.DataFrame({x: quart, "vpc": qb / (qb + result.sigma2),
+                          "where": ["10th percentile", "lower quartile", "median", "upper quartile", "90th percentile"]})
+    whole = list(range(int(np.ceil(lo)), int(np.floor(hi)) + 1))
+    xe = alt.X(f"{x}:Q", title=x, scale=alt.Scale(domain=[float(lo), float(hi)], nice=False),
+               axis=alt.Axis(values=whole) if len(whole) >= 3 else alt.Axis(tickCount=4))
+    top = float(np.ceil(frame.vpc.max() * 20) / 20)
+    ye = alt.Y("vpc:Q", title=f"Share of variance between {label}s", axis=alt.Axis(format="%"),
+               scale=alt.Scale(domain=[0, top]))
+    line = alt.Chart(frame).mark_line(color=PALETTE[0], strokeWidth=2.5).encode(
+        x=xe, y=ye, tooltip=[alt.Tooltip(f"{x}:Q", format=".2f"), alt.Tooltip("vpc:Q", format=".1%", title="VPC")])
+    dots = alt.Chart(marks).mark_point(filled=True, color=PALETTE[3], size=50).encode(
+        x=xe, y="vpc:Q", tooltip=["where:N", alt.Tooltip(f"{x}:Q", format=".2f"), alt.Tooltip("vpc:Q", format=".1%")])
+    return _finish(
+        alt.layer(line, dots),
+        f"The share of variance between {label}s depends on {x}",
+        f"Line of the variance partition coefficient (τ₀₀ + 2τ₀₁x + τ₁₁x²)/(τ₀₀ + 2τ₀₁x + τ₁₁x² + σ²) against {x} "
+        f"from {result.formula}, over the middle 98% of the data; it runs from {frame.vpc.min():.1%} to "
+        f"{frame.vpc.max():.1%}. Dots mark the 10th, 25th, 50th, 75th and 90th percentiles of {x}.",
+        subtitle=f"Dots: 10th, 25th, 50th, 75th, 90th percentiles of {x}",
+    )
 
 
 def bootstrap_distribution(values: Sequence[float], estimate: float, interval: tuple[float, float],

@@ -40,6 +40,15 @@ def all_charts(models, exam):
                                                 label="school"),
         "shares": charts.variance_shares({"null": variance_partition(null), "slope": variance_partition(slope)},
                                          order=["school", "Residual"]),
+        "comparison": charts.caterpillar(null, label="school", comparison=True),
+        "explorer": charts.shrinkage_explorer(),
+        "mse": charts.mse_comparison(pd.DataFrame({"groups": ["all", "all", "small", "small"],
+                                                   "estimator": ["raw means", "partial pooling"] * 2,
+                                                   "mse": [0.07, 0.04, 0.25, 0.09]})),
+        "reliability": charts.reliability_curves(lh.icc(null), lh.shrinkage(null).n, label="school"),
+        "ranks": charts.rank_intervals(pd.DataFrame({"level": list("abc"), "rank": [1, 2, 3],
+                                                     "low": [1, 1, 2], "high": [2, 3, 3]}), label="school"),
+        "vpc": charts.vpc_curve(slope, "standLRT", label="school"),
     }
 
 
@@ -125,3 +134,75 @@ def test_variance_shares_stacks_cumulative_shares_in_the_given_order():
     assert "A: Region 10.0%; Authority 20.0%; Residual 70.0%." in spec["description"]
     with pytest.raises(ValueError, match="are not those of `order`"):
         charts.variance_shares(tables, order=["region", "Residual"])
+EXPLORER_DATA = """async ([spec, signals]) => {
+    const vgSpec = vegaLite.compile(spec).spec;
+    const view = new vega.View(vega.parse(vgSpec), {renderer: "none"});
+    for (const [name, value] of Object.entries(signals)) view.signal(name, value);
+    await view.runAsync();
+    for (const d of vgSpec.data) {
+        const rows = view.data(d.name);
+        if (rows.length && "lam" in rows[0] && "partial" in rows[0]) {
+            return rows.map(r => ({size: r.size, lam: r.lam, raw: r.raw, partial: r.partial}));
+        }
+    }
+    return null;
+}"""
+
+
+@pytest.mark.browser
+def test_shrinkage_explorer_pulls_small_groups_most():
+    """Computed by Vega itself, as in the reader's browser: the groups differ in size, the smallest
+    are pulled furthest, and with equal sizes every group gets the same λ."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+    from site_server import CHROMIUM_ARGS, chromium_path
+
+    vendor = Path(__file__).resolve().parents[1] / "book" / "_static" / "vendor"
+    spec = charts.shrinkage_explorer().to_dict()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        for lib in ("vega.min.js", "vega-lite.min.js"):
+            page.add_script_tag(path=str(vendor / lib))
+        default = pd.DataFrame(page.evaluate(EXPLORER_DATA, [spec, {}]))
+        equal = pd.DataFrame(page.evaluate(EXPLORER_DATA, [spec, {"spread": 1, "n": 20}]))
+        browser.close()
+    assert default["size"].nunique() >= 8 and default["size"].max() / default["size"].min() > 10
+    by_size = default.sort_values("size")
+    assert by_size.lam.is_monotonic_increasing and by_size.lam.iloc[0] < by_size.lam.iloc[-1]
+    # the partially pooled estimate keeps the share λ of each raw deviation from the overall mean (0)
+    np.testing.assert_allclose(default.partial, default.lam * default.raw)
+    assert (equal["size"] == 20).all() and np.ptp(equal.lam) == 0
+
+
+def test_comparison_intervals_are_goldstein_healy(models):
+    """±1.96/√2 ≈ 1.39 standard errors: two such intervals fail to overlap when a 5% test of the difference rejects."""
+    spec = charts.caterpillar(models["null"], label="school", comparison=True).to_dict()
+    (values,) = [v for v in spec["datasets"].values() if v and "low" in v[0]]
+    b = models["null"].blups().set_index("level")
+    row = values[0]
+    half = (row["high"] - row["low"]) / 2
+    assert half == pytest.approx(1.959964 / np.sqrt(2) * b.loc[row["level"], "std_error"], rel=1e-3)
+    assert "±1.39" in spec["description"]
+
+
+def test_vpc_curve_follows_the_variance_components(models):
+    model = models["slope"]
+    spec = charts.vpc_curve(model, "standLRT", label="school").to_dict()
+    (values,) = [v for v in spec["datasets"].values() if v and "between" in v[0]]
+    t00, t11, t01, s2 = model.variance_components().variance
+    for row in values[::20]:
+        x = row["standLRT"]
+        between = t00 + 2 * t01 * x + t11 * x**2
+        assert row["vpc"] == pytest.approx(between / (between + s2), rel=1e-3)
+    with pytest.raises(ValueError, match="random slope"):
+        charts.vpc_curve(models["null"], "standLRT")
+
+
+def test_log_axes_have_ticks_that_do_not_collide(models):
+    """Log-scale axes label 1, 3, 10, 30, ... only: at 390 px the default ticks (20, 30, 40, ...) overprint."""
+    assert charts._log_ticks(2, 198) == [3, 10, 30, 100]
+    spec = charts.shrinkage_plot(lh.shrinkage(models["null"]), label="school").to_dict()
+    axes = [layer["encoding"]["x"].get("axis", {}) for layer in spec["layer"] if "x" in layer.get("encoding", {})]
+    assert any(a.get("values") == [3, 10, 30, 100] for a in axes)

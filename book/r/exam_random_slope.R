@@ -16,7 +16,14 @@ summary(slopes)
 source("lme_tests.R")
 boundary_lrt(intercepts, slopes)
 
+# Going further: with a random slope, group-mean and grand-mean centring are different models
+exam$lrt_school_mean <- ave(exam$standLRT, exam$school)
+exam$lrt_within <- exam$standLRT - exam$lrt_school_mean
+raw_ml <- lmer(normexam ~ standLRT + lrt_school_mean + (standLRT | school), data = exam, REML = FALSE)
+within_ml <- lmer(normexam ~ lrt_within + lrt_school_mean + (lrt_within | school), data = exam, REML = FALSE)
+cat("\nLog-likelihoods, raw score:", logLik(raw_ml), " group-mean centred:", logLik(within_ml), "\n")
+
 if (length(args) >= 2) {
   source("export_results.R")
-  export_results(list(slopes = slopes), args[2])
+  export_results(list(slopes = slopes, raw_ml = raw_ml, within_ml = within_ml), args[2])
 }
