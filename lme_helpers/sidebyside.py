@@ -131,9 +131,10 @@ class SideBySide:
         Output of an earlier :func:`~lme_helpers.rbridge.run_r` of the same
         script, so that a script with several sections runs once per page.
     r_section : str, optional
-        Show only one section of the script and its output: code between the
-        comment lines ``# ---- name ----`` and output after the printed line
-        ``---- name ----``.
+        Show only one section of the script and its output: the code between the
+        comment line ``# ---- name ----`` and the next such line (the marker lines
+        themselves are not shown), and the output that section printed when the
+        script ran section by section (``run_r(..., sections=True)``).
 
     Examples
     --------
@@ -172,7 +173,7 @@ class SideBySide:
             self.outputs["r"] = ""
             return
         try:
-            result = self.r_result or run_r(self.r_script, self.data)
+            result = self.r_result or run_r(self.r_script, self.data, sections=bool(self.r_section))
         except RNotAvailable as exc:  # pragma: no cover - status said it was available
             self.r_reason = str(exc)
             self.outputs["r"] = ""
