@@ -40,7 +40,7 @@ _START = re.compile(r"^```\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*```\s*
 _END = re.compile(r"^```\{solution-end\}\s*\n```\s*$", re.M)
 
 MACHINERY_MODULES = ("lme_helpers.book", "lme_helpers.sidebyside", "lme_helpers.rbridge")
-MACHINERY_CALLS = {"glue", "claim", "run_r", "r_status", "SideBySide"}
+MACHINERY_CALLS = {"glue", "claim", "run_r", "start_r", "SideBySide"}
 KEEP_TAGS = {"raises-exception"}
 MYST_LEFTOVERS = re.compile(r"\{[\w:-]+\}`|^\s*(`{3,}|:{3,})\{|^\(\S+\)=\s*$|\{glue|^:label:|^:class:", re.M)
 """Patterns of MyST syntax that must not remain in a student notebook's Markdown."""
@@ -370,11 +370,35 @@ def _is_machinery(stmt: ast.stmt) -> bool:
     return bool(calls & MACHINERY_CALLS) or "parity" in calls
 
 
-def plain_code(source: str, removed: bool = False, unused: set[str] | None = None) -> str:
+def _stored(node: ast.AST) -> set[str]:
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _loads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+class _Context:
+    """What the whole chapter says about its names: which the book's machinery binds, which code
+    that stays reads, and which hidden assignments nothing reads."""
+
+    def __init__(self, machinery_bound: set[str] | None = None, needed: set[str] | None = None,
+                 unused: set[str] | None = None):
+        self.machinery_bound = machinery_bound or set()
+        self.needed = needed or set()
+        self.unused = unused or set()
+
+
+def plain_code(source: str, removed: bool = False, ctx: _Context | None = None) -> str:
     """A code cell's source without the book's machinery (see the module's description).
 
-    ``removed`` says that the book hides the cell; then assignments to names in ``unused``
-    (names no code that stays ever reads) are taken out too.
+    ``removed`` says that the book hides the cell. ``ctx`` (from the whole chapter) lets a
+    machinery import keep the names that code which stays uses, turns a machinery assignment
+    that such code reads (``r_results = run_r(...)``) into ``name = None``, and takes out
+    hidden assignments that nothing reads and statements that only touch machinery.
 
     Examples
     --------
@@ -383,6 +407,7 @@ def plain_code(source: str, removed: bool = False, unused: set[str] | None = Non
     >>> plain_code("SideBySide(None, 'm = 2', 'r/a.R', globals())")
     'm = 2'
     """
+    ctx = ctx or _Context()
     parsed = _statements(source)
     if parsed is None:
         return source
@@ -393,11 +418,25 @@ def plain_code(source: str, removed: bool = False, unused: set[str] | None = Non
             if code:
                 kept.append(code)
             continue
-        if _is_machinery(stmt):
+        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "") in MACHINERY_MODULES:
+            names = [a for a in stmt.names if (a.asname or a.name) in ctx.needed
+                     and a.name not in MACHINERY_CALLS | {"claim", "glue"}]
+            if names:
+                listed = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in names)
+                kept.append(f"from {stmt.module} import {listed}")
             continue
-        if removed and unused is not None and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            targets = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            if targets and targets <= unused:
+        if _is_machinery(stmt):
+            wanted = sorted(_stored(stmt) & ctx.needed) if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else []
+            kept.extend(f"{name} = None  # the book's R output is not part of this notebook" for name in wanted)
+            continue
+        reads = _loads(stmt)
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name) and stmt.value.id in ctx.machinery_bound:
+            continue  # displays a machinery object (a tab set, a report)
+        if removed and reads & ctx.machinery_bound - ctx.needed:
+            continue
+        if removed and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = _stored(stmt)
+            if targets and targets <= ctx.unused:
                 continue
         kept.append(text)
     return "\n".join(kept).strip("\n")
@@ -461,40 +500,44 @@ def _hidden(cell) -> bool:
     return bool(tags & {"remove-cell", "remove-input"})
 
 
-def _unused_names(nb) -> set[str]:
-    """Names that hidden cells bind and no code that stays ever reads (found by iterating to a fixed point)."""
+def _context(nb) -> _Context:
+    """The chapter-wide facts :func:`plain_code` needs (iterated until hidden cells stop changing)."""
+    machinery_bound: set[str] = set()
     visible_reads: set[str] = set()
-    hidden = []
+    hidden: list[str] = []
     for c in nb.cells:
         if c.cell_type != "code":
             continue
+        parsed = _statements(c.source) or []
+        for stmt, _ in parsed:
+            code = _side_by_side_code(stmt)
+            if code is not None:
+                machinery_bound |= _stored(stmt)
+                visible_reads |= _names(code, ast.Load)
+            elif _is_machinery(stmt):
+                machinery_bound |= _stored(stmt)
+            elif not _hidden(c):
+                visible_reads |= _loads(stmt)
         if _hidden(c):
             hidden.append(c.source)
-            parsed = _statements(c.source) or []
-            for stmt, _ in parsed:
-                code = _side_by_side_code(stmt)
-                if code:
-                    visible_reads |= _names(code, ast.Load)
-        else:
-            visible_reads |= _names(plain_code(c.source), ast.Load)
     bound = set()
     for source in hidden:
         bound |= _names(source, ast.Store)
-    unused = bound - visible_reads
+    ctx = _Context(machinery_bound, visible_reads, bound - visible_reads)
     while True:
         reads = set(visible_reads)
         for source in hidden:
-            reads |= _names(plain_code(source, removed=True, unused=unused), ast.Load)
-        new = bound - reads
-        if new == unused:
-            return unused
-        unused = new
+            reads |= _names(plain_code(source, removed=True, ctx=ctx), ast.Load)
+        unused = bound - reads
+        if unused == ctx.unused:
+            return ctx
+        ctx = _Context(machinery_bound, visible_reads, unused)
 
 
-def _clean_cell(cell, unused: set[str]):
+def _clean_cell(cell, ctx: _Context):
     import nbformat
 
-    code = plain_code(cell.source, removed=_hidden(cell), unused=unused)
+    code = plain_code(cell.source, removed=_hidden(cell), ctx=ctx)
     if not code.strip():
         return None
     tags = [t for t in cell.metadata.get("tags", []) if t in KEEP_TAGS]
@@ -530,7 +573,7 @@ def student_notebook(path: str | Path, glue: dict | None = None) -> nbformat.Not
     path = Path(path)
     nb = _read(path)
     book = _Book(path)
-    unused = _unused_names(nb)
+    ctx = _context(nb)
     exercises: list = []
     out = nbformat.v4.new_notebook()
     for item, label in _walk(nb):
@@ -548,7 +591,7 @@ def student_notebook(path: str | Path, glue: dict | None = None) -> nbformat.Not
             if text.strip():
                 out.cells.append(nbformat.v4.new_markdown_cell(text))
         elif item.cell_type == "code":
-            cell = _clean_cell(item, unused)
+            cell = _clean_cell(item, ctx)
             if cell is not None:
                 out.cells.append(cell)
     out.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -561,11 +604,11 @@ def student_notebook(path: str | Path, glue: dict | None = None) -> nbformat.Not
 def solution_cells(path: str | Path) -> dict[str, list]:
     """The code cells of each solution in the chapter, by exercise label, as plain code."""
     nb = _read(path)
-    unused = _unused_names(nb)
+    ctx = _context(nb)
     out: dict[str, list] = {}
     for item, label in _walk(nb):
         if label is not None and not isinstance(item, tuple) and item.cell_type == "code":
-            cell = _clean_cell(item, unused)
+            cell = _clean_cell(item, ctx)
             if cell is not None:
                 out.setdefault(label, []).append(cell)
     return out

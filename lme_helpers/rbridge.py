@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RStatus", "RNotAvailable", "RResult", "r_status", "run_r", "R_PACKAGES", "lme4_term"]
+__all__ = ["RStatus", "RNotAvailable", "RResult", "PendingRResult", "r_status", "run_r", "start_r",
+           "R_PACKAGES", "lme4_term"]
 
 R_PACKAGES = ("lme4", "performance", "lmerTest", "jsonlite")
 
@@ -245,6 +246,51 @@ def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, tim
             raise RuntimeError(f"R script {script.name} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
         results = json.loads(out_path.read_text()) if out_path.exists() else {}
     return RResult(script, proc.stdout, results)
+
+
+class PendingRResult:
+    """An R run started in the background (:func:`start_r`); reading ``stdout`` or ``results`` waits for it.
+
+    It stands in for an :class:`RResult` wherever one is read, so that a page can start its R
+    script first and fit its Python models while R runs.
+    """
+
+    def __init__(self, script: str | Path, data=None, timeout: int = 300, sections: bool = False):
+        import concurrent.futures
+
+        self.script = Path(script)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(run_r, script, data, timeout, sections)
+
+    def result(self) -> RResult:
+        """The finished run (raises what :func:`run_r` raised)."""
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown(wait=False)
+
+    @property
+    def stdout(self) -> str:
+        return self.result().stdout
+
+    @property
+    def results(self) -> dict:
+        return self.result().results
+
+
+def start_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, timeout: int = 300,
+            sections: bool = False) -> PendingRResult:
+    """Start :func:`run_r` in the background and return at once; the result is read when it is needed.
+
+    Examples
+    --------
+    >>> from lme_helpers.data import data_dir
+    >>> script = Path(__file__).parents[1] / "book" / "r" / "exam_null.R"
+    >>> pending = start_r(script, data_dir() / "exam.csv") if r_status().available else None
+    >>> pending is None or round(pending.results["null"]["loglik"], 2)
+    -5507.33
+    """
+    return PendingRResult(script, data, timeout, sections)
 
 
 def lme4_term(name: str) -> str:
