@@ -266,12 +266,13 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
     shown = shown.assign(level=shown.level.astype(str))
     order = list(shown.level[::-1])
     y = alt.Y("level:N", sort=order, title=None, axis=alt.Axis(labelLimit=170))
-    colour = alt.Color("differs:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical"),
+    # no legend (it would be cut off on a phone): the subtitle names the colours
+    colour = alt.Color("differs:N", legend=None,
                        scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
                                        range=[PALETTE[3], "#888888", PALETTE[0]]))
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
     base = alt.Chart(shown[["level", "estimate", "low", "high", "differs"]])
-    x = alt.X("low:Q", title=f"Predicted {label} effect ({term_label})")
+    x = alt.X("low:Q", title=[f"Predicted {label} effect", f"({term_label})"])
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     rules = base.mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=colour)
@@ -284,6 +285,7 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
         f"The {k} lowest and {k} highest of {len(b)} predicted {label} random effects ({term}) from "
         f"{result.formula}, one row each, named: "
         + "; ".join(f"{r.level} {r.estimate:.2f}" for r in shown.itertuples()) + ".",
+        subtitle="Blue: above average · Orange: below average · Grey: interval covers 0",
         height=24 * len(shown),
     )
 
@@ -547,7 +549,7 @@ def qq_plot(values: Sequence[float], title: str, what: str = "residuals") -> alt
 
 
 def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, label: str | None = None,
-                   seed: int = 1, y_title: str | None = None) -> alt.LayerChart:
+                   seed: int = 1, y_title: str | None = None, title: str | None = None) -> alt.LayerChart:
     """Observations of a few groups as jittered strips, with each group's mean.
 
     Shows clustering: observations in the same group sit around a shared mean. Groups
@@ -566,6 +568,8 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
         What a group is called ("school", "authority").
     y_title : str, optional
         Axis title of the variable (default: its column name).
+    title : str, optional
+        The chart's title (default: one that says observations cluster by group).
 
     Examples
     --------
@@ -586,8 +590,8 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
     rows = max(len(str(v)) for v in chosen) > 4  # names: one row each
     value = alt.Y(f"{y}:Q", title=y_title or y) if not rows else alt.X(f"{y}:Q", title=y_title or y)
     group_title = f"{label.capitalize()} (ordered by mean)"
-    if rows:
-        pos = alt.Y(f"{group}:N", sort=order[::-1], title=group_title, axis=alt.Axis(labelLimit=170))
+    if rows:  # the names say what the rows are; the subtitle says how they are ordered
+        pos = alt.Y(f"{group}:N", sort=order[::-1], title=None, axis=alt.Axis(labelLimit=170))
         offset = {"yOffset": "jitter:Q"}
     else:
         pos = alt.X(f"{group}:N", sort=order, title=group_title, axis=alt.Axis(labelAngle=0))
@@ -602,14 +606,15 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
     mean_marks = alt.Chart(m).mark_tick(color=PALETTE[3], thickness=3, size=18 if rows else 26).encode(
         **{key: pos, other: mean_value},
         tooltip=[alt.Tooltip(f"{group}:N", title=label), alt.Tooltip("mean:Q", format=".3f")])
-    title = (f"Pupils in the same {label} resemble each other" if label == "school"
-             else f"Observations cluster by {label}")
+    title = title or (f"Pupils in the same {label} resemble each other" if label == "school"
+                      else f"Observations cluster by {label}")
     return _finish(
         alt.layer(pts, mean_marks),
         title,
         f"Strip plot of {y} for {len(chosen)} randomly chosen {plural(label)}, ordered by their mean (red ticks); "
         "each dot is one observation.",
-        subtitle="Dots: observations · Red ticks: group means",
+        subtitle=(f"Dots: observations · Red ticks: {label} means, {plural(label)} ordered by mean" if rows
+                  else "Dots: observations · Red ticks: group means"),
         height=max(HEIGHT, 26 * len(chosen)) if rows else HEIGHT,
     )
 

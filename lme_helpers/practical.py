@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 import warnings
 
 import numpy as np
@@ -122,6 +123,11 @@ def _number(value, what: str) -> float:
     return number
 
 
+def _say(text: str) -> None:
+    """Print a verdict in lines that fit a notebook's output area."""
+    print(textwrap.fill(text, width=72, subsequent_indent="  "))
+
+
 def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str, passed: str,
             hint: str, log: bool = False) -> None:
     """Compare ``value`` with the ``right`` answer and with the answers ``mistakes`` give.
@@ -163,7 +169,7 @@ def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str
     if distances:
         tol = min(tol, 0.4 * min(distances.values()))
     if abs(v - r) <= tol:
-        print(f"✓ Right: {passed}")
+        _say(f"✓ Right: {passed}")
         return
     for name, m in mistakes.items():
         if name in distances and abs(v - scale(m)) <= 0.4 * distances[name]:
@@ -246,7 +252,7 @@ def check_counts(n_schools: int, n_authorities: int, n_regions: int) -> None:
         raise AssertionError("✗ The number of local authorities is not right: count the distinct values of LANAME.")
     if int(_number(n_regions, "The number of regions")) != a["n_regions"]:
         raise AssertionError("✗ The number of regions is not right: count the distinct values of gor_name.")
-    print("✓ Right: schools, authorities and regions as loaded.")
+    _say("✓ Right: schools, authorities and regions as loaded.")
 
 
 def check_ols_slope(slope: float) -> None:
@@ -344,7 +350,7 @@ def check_most_pulled(name: str) -> None:
     a = ANSWERS
     given = str(name).strip()
     if given == a["most_pulled"]:
-        print("✓ Right: the authority whose estimate moves furthest; compare its number of schools with the others'.")
+        _say("✓ Right: the authority whose estimate moves furthest; compare its number of schools with the others'.")
         return
     if given == a["most_extreme"]:
         raise AssertionError("✗ That is the authority with the most extreme raw estimate. How far an estimate is "
@@ -370,4 +376,4 @@ def check_academy(estimate: float, conf_low: float, conf_high: float) -> None:
     if abs(low - low_right) > 0.01 * width or abs(high - high_right) > 0.01 * width:
         raise AssertionError("✗ The estimate is right but the interval is not: take conf_low and conf_high from "
                              "fixed_effects() (t with Satterthwaite's degrees of freedom), for 95%.")
-    print("✓ Right: and the interval is the 95% Satterthwaite interval.")
+    _say("✓ Right: and the interval is the 95% Satterthwaite interval.")

@@ -88,3 +88,25 @@ def test_the_stored_answers_are_what_the_data_give():
             assert fresh[key] == value, key
         else:
             assert fresh[key] == pytest.approx(value, rel=1e-6, abs=1e-12), key
+
+
+def test_the_practicals_charts_name_authorities_without_overprinting():
+    import warnings
+
+    import lme_helpers as lh
+    from lme_helpers import charts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schools = lh.data.load("england_ks4")
+    strip = charts.strip_by_group(schools, "P8MEA", "LANAME", n_groups=14, label="authority").to_dict()
+    # names are rows (one per line, never side by side), and the plural is right
+    assert strip["layer"][0]["encoding"]["y"]["field"] == "LANAME"
+    assert "authorities" in strip["description"] and "authoritys" not in str(strip)
+    assert strip["height"] >= 14 * 20
+    model = lh.fit("P8MEA ~ 1 + (1 | LANAME)", schools)
+    cat = charts.caterpillar(model, label="authority", extremes=5).to_dict()
+    assert cat["layer"][1]["encoding"]["y"]["field"] == "level"
+    assert len(cat["datasets"][next(iter(cat["datasets"]))]) == 10
+    assert "authoritys" not in str(charts.caterpillar(model, label="authority").to_dict())
+    assert charts.plural("authority") == "authorities"
