@@ -272,7 +272,7 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
                                        range=[PALETTE[3], "#888888", PALETTE[0]]))
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
     base = alt.Chart(shown[["level", "estimate", "low", "high", "differs"]])
-    x = alt.X("low:Q", title=[f"Predicted {label} effect", f"({term_label})"])
+    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"])
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     rules = base.mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=colour)
@@ -285,9 +285,11 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
         f"The {k} lowest and {k} highest of {len(b)} predicted {label} random effects ({term}) from "
         f"{result.formula}, one row each, named: "
         + "; ".join(f"{r.level} {r.estimate:.2f}" for r in shown.itertuples()) + ".",
-        subtitle="Blue: above average · Orange: below average · Grey: interval covers 0",
         height=24 * len(shown),
-    )
+    ).properties(title=alt.TitleParams(_lines(f"The {k} lowest and {k} highest {label} effects, with {pct}% intervals",
+                                              TITLE_CHARS),
+                                       subtitle=["Blue: above average", "Orange: below average",
+                                                 "Grey: the interval covers 0"]))
 
 
 def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Group estimate") -> alt.LayerChart:

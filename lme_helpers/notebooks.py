@@ -358,7 +358,12 @@ def _statements(source: str):
     except SyntaxError:
         return None
     lines = source.splitlines()
-    return [(stmt, "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])) for stmt in tree.body]
+    out = []
+    previous_end = 0
+    for stmt in tree.body:  # each statement with the comments and blank lines before it
+        out.append((stmt, "\n".join(lines[previous_end:stmt.end_lineno])))
+        previous_end = stmt.end_lineno
+    return out
 
 
 def _is_machinery(stmt: ast.stmt) -> bool:
@@ -439,7 +444,7 @@ def plain_code(source: str, removed: bool = False, ctx: _Context | None = None) 
             if targets and targets <= ctx.unused:
                 continue
         kept.append(text)
-    return "\n".join(kept).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
 
 
 def _names(source: str, ctx) -> set[str]:

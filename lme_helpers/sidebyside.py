@@ -230,7 +230,7 @@ class SideBySide:
     def _python_output_html(self, index: int) -> str:
         parts = []
         for kind, content in self.rich[index]:
-            parts.append(_output_html(content) if kind == "text" else f'<div class="lme-output lme-table">{content}</div>')
+            parts.append(_output_html(content) if kind == "text" else f'<div class="lme-output lme-table" style="overflow-x: auto">{content}</div>')
         return "".join(parts)
 
     @property
