@@ -169,6 +169,19 @@ def _lines(text: str, width: int) -> str | list[str]:
     return lines[0] if len(lines) == 1 else lines
 
 
+def plural(word: str) -> str:
+    """The plural of a label in the book's charts: "school" → "schools", "authority" → "authorities".
+
+    >>> plural("authority"), plural("school"), plural("Authority"), plural("day")
+    ('authorities', 'schools', 'Authorities', 'days')
+    """
+    if word.endswith("y") and len(word) > 1 and word[-2].lower() not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
 def _finish(chart, title: str, description: str, subtitle: str | None = None, height: int = HEIGHT):
     if subtitle:
         t = alt.TitleParams(_lines(title, TITLE_CHARS), subtitle=_lines(subtitle, SUBTITLE_CHARS))
@@ -195,6 +208,7 @@ def caterpillar(
     level: float = 0.95,
     label: str = "group",
     comparison: bool = False,
+    extremes: int | None = None,
 ) -> alt.LayerChart:
     """Caterpillar plot: each group's predicted random effect with its interval, in rank order.
 
@@ -220,6 +234,9 @@ def caterpillar(
         groups instead: z / √2 standard errors (±1.39 for the 5% level), so
         that two groups whose intervals do not overlap differ at about that
         level (for groups with similar standard errors).
+    extremes : int, optional
+        Draw only the lowest and highest ``extremes`` groups, one row each with
+        its name, so that the groups at either end can be read off the chart.
 
     Examples
     --------
@@ -229,6 +246,8 @@ def caterpillar(
     'Predicted school effects with 95% intervals'
     >>> title_of(caterpillar(m, label="school", comparison=True))
     'School effects with intervals for comparing pairs'
+    >>> title_of(caterpillar(m, label="school", extremes=5))
+    'The 5 lowest and 5 highest school effects, with 95% intervals'
     """
     group = group or result.grouping[0]
     b = result.blups(group)
@@ -242,8 +261,10 @@ def caterpillar(
     b["high"] = b.estimate + z * b.std_error
     b["rank"] = b.estimate.rank(method="first").astype(int)
     b["differs"] = np.where(b.low > 0, "above average", np.where(b.high < 0, "below average", "interval covers 0"))
+    if extremes is not None:
+        return _named_extremes(b, result, term, level, label, extremes)
     base = alt.Chart(b[["level", "estimate", "low", "high", "rank", "differs"]])
-    x = alt.X("rank:Q", title=f"{label.capitalize()}s, ranked by predicted effect",
+    x = alt.X("rank:Q", title=f"{plural(label.capitalize())}, ranked by predicted effect",
               axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(domain=[0, len(b) + 1], nice=False))
     if comparison:
         colour = alt.value(PALETTE[0])
@@ -275,6 +296,40 @@ def caterpillar(
         f"highest, each with a {pct}% interval {what}; {int((b.differs != 'interval covers 0').sum())} intervals "
         "exclude zero.",
     )
+
+
+def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float, label: str,
+                    k: int) -> alt.LayerChart:
+    """The caterpillar plot's ``k`` lowest and highest groups, one named row each."""
+    b = b.sort_values("estimate")
+    shown = pd.concat([b.head(k), b.tail(k)]).drop_duplicates("level")
+    shown = shown.assign(level=shown.level.astype(str))
+    order = list(shown.level[::-1])
+    y = alt.Y("level:N", sort=order, title=None, axis=alt.Axis(labelLimit=170))
+    # no legend (it would be cut off on a phone): the subtitle names the colours
+    colour = alt.Color("differs:N", legend=None,
+                       scale=alt.Scale(domain=["below average", "interval covers 0", "above average"],
+                                       range=[PALETTE[3], "#888888", PALETTE[0]]))
+    term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
+    base = alt.Chart(shown[["level", "estimate", "low", "high", "differs"]])
+    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"])
+    tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
+               alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
+    rules = base.mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=colour)
+    points = base.mark_point(filled=True, size=50).encode(y=y, x="estimate:Q", color=colour, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="#333").encode(x="x:Q")
+    pct = round(level * 100)
+    return _finish(
+        alt.layer(rules, points, zero),
+        f"The {k} lowest and {k} highest {label} effects, with {pct}% intervals",
+        f"The {k} lowest and {k} highest of {len(b)} predicted {label} random effects ({term}) from "
+        f"{result.formula}, one row each, named: "
+        + "; ".join(f"{r.level} {r.estimate:.2f}" for r in shown.itertuples()) + ".",
+        height=24 * len(shown),
+    ).properties(title=alt.TitleParams(_lines(f"The {k} lowest and {k} highest {label} effects, with {pct}% intervals",
+                                              TITLE_CHARS),
+                                       subtitle=["Blue: above average", "Orange: below average",
+                                                 "Grey: the interval covers 0"]))
 
 
 def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Group estimate") -> alt.LayerChart:
@@ -315,8 +370,8 @@ def shrinkage_plot(table: pd.DataFrame, label: str = "group", y_title: str = "Gr
     pooled = base.mark_rule(strokeDash=[5, 4], color="#333").encode(y="mean(complete_pooling):Q")
     return _finish(
         alt.layer(arrows, raw, partial, pooled),
-        f"Small {label}s are pulled furthest towards the overall mean",
-        f"Shrinkage plot for {len(t)} {label}s: for each, a line joins its raw estimate (open circle) to its partially "
+        f"Small {plural(label)} are pulled furthest towards the overall mean",
+        f"Shrinkage plot for {len(t)} {plural(label)}: for each, a line joins its raw estimate (open circle) to its partially "
         f"pooled estimate (filled triangle), plotted against {label} size; the dashed line is the overall estimate. "
         "Lines are longest for the smallest groups.",
         subtitle="Open circle: raw estimate · Triangle: partial pooling · Dashed: overall",
@@ -386,7 +441,7 @@ def varying_lines(
     return _finish(
         alt.layer(group_lines, mean_line),
         f"Each {label} has its own line",
-        f"Predicted {result.response} against {x} for {len(levels)} {label}s (thin lines), which differ in their "
+        f"Predicted {result.response} against {x} for {len(levels)} {plural(label)} (thin lines), which differ in their "
         f"{kind}, and the average line (thick) from {result.formula}.",
     )
 
@@ -472,9 +527,9 @@ def group_densities(
     total = alt.Chart(pop).mark_line(color="#000", strokeDash=[6, 4], strokeWidth=2).encode(x=f"{response}:Q", y="density:Q")
     return _finish(
         alt.layer(lines, total),
-        title or f"{label.capitalize()}s overlap heavily when the ICC is {icc:.2f}",
-        f"Five coloured normal curves show the spread of {response} within five {label}s whose effects span the "
-        f"middle 80% of {label}s; the dashed black curve is the whole population. The ICC is {icc:.2f}.",
+        title or f"{plural(label.capitalize())} overlap heavily when the ICC is {icc:.2f}",
+        f"Five coloured normal curves show the spread of {response} within five {plural(label)} whose effects span the "
+        f"middle 80% of {plural(label)}; the dashed black curve is the whole population. The ICC is {icc:.2f}.",
         subtitle="Coloured: within single groups · Dashed: everyone",
         height=height,
     )
@@ -542,10 +597,27 @@ def qq_plot(values: Sequence[float], title: str, what: str = "residuals") -> alt
 
 
 def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, label: str | None = None,
-                   seed: int = 1) -> alt.LayerChart:
+                   seed: int = 1, y_title: str | None = None, title: str | None = None) -> alt.LayerChart:
     """Observations of a few groups as jittered strips, with each group's mean.
 
-    Shows clustering: observations in the same group sit around a shared mean.
+    Shows clustering: observations in the same group sit around a shared mean. Groups
+    with short labels (school numbers) stand side by side; groups with names (local
+    authorities) are drawn as rows, one name per row, so that no label overprints another
+    at any width.
+
+    Parameters
+    ----------
+    data : DataFrame
+    y : str
+        The variable to show.
+    group : str
+        The grouping column; ``n_groups`` of its levels are drawn at random (``seed``).
+    label : str, optional
+        What a group is called ("school", "authority").
+    y_title : str, optional
+        Axis title of the variable (default: its column name).
+    title : str, optional
+        The chart's title (default: one that says observations cluster by group).
 
     Examples
     --------
@@ -563,18 +635,35 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
     means = sub.groupby(group)[y].mean()
     order = list(means.sort_values().index)
     sub["jitter"] = rng.uniform(-0.3, 0.3, len(sub))
-    x = alt.X(f"{group}:N", sort=order, title=f"{label.capitalize()} (ordered by mean)", axis=alt.Axis(labelAngle=0))
+    rows = max(len(str(v)) for v in chosen) > 4  # names: one row each
+    value = alt.Y(f"{y}:Q", title=y_title or y) if not rows else alt.X(f"{y}:Q", title=y_title or y)
+    group_title = f"{label.capitalize()} (ordered by mean)"
+    if rows:  # the names say what the rows are; the subtitle says how they are ordered
+        pos = alt.Y(f"{group}:N", sort=order[::-1], title=None, axis=alt.Axis(labelLimit=170))
+        offset = {"yOffset": "jitter:Q"}
+    else:
+        pos = alt.X(f"{group}:N", sort=order, title=group_title, axis=alt.Axis(labelAngle=0))
+        offset = {"xOffset": "jitter:Q"}
+    key = "y" if rows else "x"
+    other = "x" if rows else "y"
     pts = alt.Chart(sub).mark_circle(size=16, opacity=0.45, color=PALETTE[0]).encode(
-        x=x, xOffset="jitter:Q", y=alt.Y(f"{y}:Q", title=y), tooltip=[alt.Tooltip(f"{group}:N", title=label), f"{y}:Q"])
+        **{key: pos, other: value}, **offset,
+        tooltip=[alt.Tooltip(f"{group}:N", title=label), f"{y}:Q"])
     m = pd.DataFrame({group: means.index, "mean": means.values})
-    mean_marks = alt.Chart(m).mark_tick(color=PALETTE[3], thickness=3, size=26).encode(
-        x=x, y="mean:Q", tooltip=[alt.Tooltip(f"{group}:N", title=label), alt.Tooltip("mean:Q", format=".3f")])
+    mean_value = alt.X("mean:Q") if rows else alt.Y("mean:Q")
+    mean_marks = alt.Chart(m).mark_tick(color=PALETTE[3], thickness=3, size=18 if rows else 26).encode(
+        **{key: pos, other: mean_value},
+        tooltip=[alt.Tooltip(f"{group}:N", title=label), alt.Tooltip("mean:Q", format=".3f")])
+    title = title or (f"Pupils in the same {label} resemble each other" if label == "school"
+                      else f"Observations cluster by {label}")
     return _finish(
         alt.layer(pts, mean_marks),
-        f"Pupils in the same {label} resemble each other" if label == "school" else f"Observations cluster by {label}",
-        f"Strip plot of {y} for {len(chosen)} randomly chosen {label}s, ordered by their mean (red ticks); each dot is "
-        "one observation.",
-        subtitle="Dots: observations · Red ticks: group means",
+        title,
+        f"Strip plot of {y} for {len(chosen)} randomly chosen {plural(label)}, ordered by their mean (red ticks); "
+        "each dot is one observation.",
+        subtitle=(f"Dots: observations · Red ticks: {label} means, {plural(label)} ordered by mean" if rows
+                  else "Dots: observations · Red ticks: group means"),
+        height=max(HEIGHT, 26 * len(chosen)) if rows else HEIGHT,
     )
 
 
@@ -692,7 +781,7 @@ def pooling_comparison(table: pd.DataFrame, label: str = "group", n_groups: int 
     return _finish(
         alt.layer(rule, pts),
         f"Three ways to estimate each {label}'s mean",
-        f"Dot plot for {len(t)} {label}s ordered by size: each has its own mean (no pooling, circle), the "
+        f"Dot plot for {len(t)} {plural(label)} ordered by size: each has its own mean (no pooling, circle), the "
         "mixed-model estimate (partial pooling, triangle) and the single overall estimate (complete pooling, "
         "square). The triangles sit between the other two, closest to the overall estimate for small groups.",
         height=max(260, 22 * len(t)),

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RStatus", "RNotAvailable", "RResult", "r_status", "run_r", "R_PACKAGES", "lme4_term"]
+__all__ = ["RStatus", "RNotAvailable", "RResult", "PendingRResult", "r_status", "run_r", "start_r",
+           "R_PACKAGES", "lme4_term"]
 
 R_PACKAGES = ("lme4", "performance", "lmerTest", "jsonlite")
 
@@ -154,12 +155,46 @@ class RResult:
     results: dict
 
 
-def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, timeout: int = 300) -> RResult:
+SECTION_MARK = "---- {} ----"
+"""A script's sections start at comment lines ``# ---- name ----``; with ``sections=True``,
+:func:`run_r` prints ``---- name ----`` before each section's output."""
+
+_SECTIONS_DRIVER = r"""
+# Runs the script named by LME_R_SECTIONS_SCRIPT one section at a time (sections start at
+# comment lines "# ---- name ----"), printing "---- name ----" before each section's output.
+lines <- readLines(Sys.getenv("LME_R_SECTIONS_SCRIPT"), warn = FALSE)
+pattern <- "^# ---- (.+) ----[[:space:]]*$"
+starts <- grep(pattern, lines)
+bounds <- c(1L, starts, length(lines) + 1L)
+for (k in seq_len(length(bounds) - 1L)) {
+  from <- bounds[k]
+  to <- bounds[k + 1L] - 1L
+  if (from > to) next
+  if (from %in% starts) {
+    cat(sprintf("---- %s ----\n", sub(pattern, "\\1", lines[from])))
+    from <- from + 1L
+  }
+  if (from <= to) {
+    source(exprs = parse(text = lines[from:to], keep.source = FALSE), local = globalenv(),
+           echo = FALSE, print.eval = TRUE)
+  }
+}
+"""
+
+
+def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, timeout: int = 300,
+          sections: bool = False) -> RResult:
     """Run an R script with ``Rscript`` and collect its printed output and JSON results.
 
     The script is called as ``Rscript script.R DATA.csv RESULTS.json``: it reads
     the data from the first argument and may write a JSON object to the
     second. Run by hand (in RStudio) it falls back to its own defaults.
+
+    With ``sections=True`` the script is run section by section: a section starts
+    at a comment line ``# ---- name ----``, and its output is preceded by the line
+    ``---- name ----``, so that a page can show one section's code and output
+    (:class:`~lme_helpers.sidebyside.SideBySide`'s ``r_section``) while the script
+    itself holds nothing but comments to mark them.
 
     Parameters
     ----------
@@ -200,14 +235,64 @@ def run_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, tim
         else:
             data_path = Path(data) if data is not None else None
         out_path = Path(tmp) / "results.json"
-        args = [status.rscript, "--vanilla", str(script)]
+        env = {**os.environ, "LC_ALL": "C.UTF-8"}
+        runner = script
+        if sections:
+            runner = Path(tmp) / "run_sections.R"
+            runner.write_text(_SECTIONS_DRIVER, encoding="utf-8")
+            env["LME_R_SECTIONS_SCRIPT"] = str(script)
+        args = [status.rscript, "--vanilla", str(runner)]
         args += [str(data_path) if data_path is not None else "", str(out_path)]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=script.parent,
-                              env={**os.environ, "LC_ALL": "C.UTF-8"})
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=script.parent, env=env)
         if proc.returncode != 0:
             raise RuntimeError(f"R script {script.name} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
         results = json.loads(out_path.read_text()) if out_path.exists() else {}
     return RResult(script, proc.stdout, results)
+
+
+class PendingRResult:
+    """An R run started in the background (:func:`start_r`); reading ``stdout`` or ``results`` waits for it.
+
+    It stands in for an :class:`RResult` wherever one is read, so that a page can start its R
+    script first and fit its Python models while R runs.
+    """
+
+    def __init__(self, script: str | Path, data=None, timeout: int = 300, sections: bool = False):
+        import concurrent.futures
+
+        self.script = Path(script)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(run_r, script, data, timeout, sections)
+
+    def result(self) -> RResult:
+        """The finished run (raises what :func:`run_r` raised)."""
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown(wait=False)
+
+    @property
+    def stdout(self) -> str:
+        return self.result().stdout
+
+    @property
+    def results(self) -> dict:
+        return self.result().results
+
+
+def start_r(script: str | Path, data: pd.DataFrame | str | Path | None = None, timeout: int = 300,
+            sections: bool = False) -> PendingRResult:
+    """Start :func:`run_r` in the background and return at once; the result is read when it is needed.
+
+    Examples
+    --------
+    >>> from lme_helpers.data import data_dir
+    >>> script = Path(__file__).parents[1] / "book" / "r" / "exam_null.R"
+    >>> pending = start_r(script, data_dir() / "exam.csv") if r_status().available else None
+    >>> pending is None or round(pending.results["null"]["loglik"], 2)
+    -5507.33
+    """
+    return PendingRResult(script, data, timeout, sections)
 
 
 def lme4_term(name: str) -> str:

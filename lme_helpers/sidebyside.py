@@ -132,9 +132,10 @@ class SideBySide:
         Output of an earlier :func:`~lme_helpers.rbridge.run_r` of the same
         script, so that a script with several sections runs once per page.
     r_section : str, optional
-        Show only one section of the script and its output: code between the
-        comment lines ``# ---- name ----`` and output after the printed line
-        ``---- name ----``.
+        Show only one section of the script and its output: the code between the
+        comment line ``# ---- name ----`` and the next such line (the marker lines
+        themselves are not shown), and the output that section printed when the
+        script ran section by section (``run_r(..., sections=True)``).
 
     Examples
     --------
@@ -159,6 +160,7 @@ class SideBySide:
     outputs: dict = field(default_factory=dict, repr=False)
     r_results: dict | None = field(default=None, repr=False)
     r_reason: str = ""
+    rich: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         for key, code in (("statsmodels", self.statsmodels), ("helpers", self.helpers)):
@@ -173,7 +175,7 @@ class SideBySide:
             self.outputs["r"] = ""
             return
         try:
-            result = self.r_result or run_r(self.r_script, self.data)
+            result = self.r_result or run_r(self.r_script, self.data, sections=bool(self.r_section))
         except RNotAvailable as exc:  # pragma: no cover - status said it was available
             self.r_reason = str(exc)
             self.outputs["r"] = ""
@@ -193,10 +195,44 @@ class SideBySide:
         return f"<SideBySide {' | '.join(tabs)} for {Path(self.r_script).name}{section}; {r}>"
 
     def _run_python(self, code: str) -> str:
+        """Run ``code``; return what it printed. Objects it passes to ``display()`` (a table from
+        ``lh.show``, say) are kept in order with the printed text and shown as HTML in the tab."""
         buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            exec(compile(code, "<side-by-side>", "exec"), self.namespace)
-        return buffer.getvalue()
+        chunks: list[tuple[str, str]] = []
+
+        def display(*objects, **_):
+            if buffer.getvalue():
+                chunks.append(("text", buffer.getvalue()))
+                buffer.seek(0)
+                buffer.truncate()
+            for obj in objects:
+                if hasattr(obj, "to_html") and hasattr(obj, "set_table_attributes"):  # a pandas Styler
+                    chunks.append(("html", obj.set_table_attributes('class="dataframe"').to_html()))
+                elif hasattr(obj, "_repr_html_") and obj._repr_html_() is not None:
+                    chunks.append(("html", obj._repr_html_()))
+                else:
+                    chunks.append(("text", repr(obj) + "\n"))
+
+        previous = self.namespace.get("display", None)
+        self.namespace["display"] = display
+        try:
+            with contextlib.redirect_stdout(buffer):
+                exec(compile(code, "<side-by-side>", "exec"), self.namespace)
+        finally:
+            if previous is None:
+                self.namespace.pop("display", None)
+            else:
+                self.namespace["display"] = previous
+        if buffer.getvalue():
+            chunks.append(("text", buffer.getvalue()))
+        self.rich.append(chunks)
+        return "".join(c for kind, c in chunks if kind == "text")
+
+    def _python_output_html(self, index: int) -> str:
+        parts = []
+        for kind, content in self.rich[index]:
+            parts.append(_output_html(content) if kind == "text" else f'<div class="lme-output lme-table" style="overflow-x: auto">{content}</div>')
+        return "".join(parts)
 
     @property
     def r_ran(self) -> bool:
@@ -215,9 +251,9 @@ class SideBySide:
         tabs = []
         if self.statsmodels is not None:
             tabs.append(_Tab("statsmodels", "Python (statsmodels)",
-                             _code_html(self.statsmodels, PythonLexer()) + _output_html(self.outputs["statsmodels"])))
+                             _code_html(self.statsmodels, PythonLexer()) + self._python_output_html(0)))
         tabs.append(_Tab("lme_helpers", "Python (lme_helpers)",
-                         _code_html(self.helpers, PythonLexer()) + _output_html(self.outputs["helpers"])))
+                         _code_html(self.helpers, PythonLexer()) + self._python_output_html(len(self.rich) - 1)))
         tabs.append(_Tab("r", "R (lme4)", _code_html(self.r_code, SLexer()) + r_out))
         return _tab_set(tabs)
 

@@ -57,6 +57,7 @@ def _frame(name: str, datasets: dict) -> pd.DataFrame:
             frame = lh.data.load("england_ks4")
         frame = frame[frame.P8MEA.notna()].copy()
         frame["london"] = (frame.gor_name == "London").astype(float)
+        frame["disadv"] = (frame.PTFSM6CLA1A - 25) / 10  # as in the practical
         return frame
     raise KeyError(name)
 

@@ -12,6 +12,7 @@ again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -155,9 +156,21 @@ def _add_student_button(app, pagename, templatename, context, doctree) -> None:
             })
 
 
+def student_glue(outdir: Path, docname: str) -> dict:
+    """The values the executed chapter glued (written next to its executed notebook), for its student notebook."""
+    path = Path(outdir).parent / "jupyter_execute" / f"{docname}.glue.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def _write_student_notebooks(app, exception) -> None:
+    """Write each chapter's student notebook (see lme_helpers.notebooks), the one file that the download
+    menu offers and that the published tree (lme_launch) starts from; rewritten only when it changes."""
     if exception is not None or app.builder.format != "html":
         return
+    import nbformat
+
+    from lme_helpers.notebooks import student_notebook
+
     out = Path(app.outdir) / STUDENT_DIR
     out.mkdir(parents=True, exist_ok=True)
     for docname in sorted(app.env.found_docs):
@@ -165,13 +178,10 @@ def _write_student_notebooks(app, exception) -> None:
         target = out / f"{Path(docname).name}.ipynb"
         if source is None:
             target.unlink(missing_ok=True)  # a chapter whose exercises were removed
-        # (the folder is emptied whenever the helpers change, so an older source means up to date)
-        elif (not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns):
-            import nbformat
-
-            from lme_helpers.notebooks import student_notebook
-
-            nbformat.write(student_notebook(source), target)
+            continue
+        text = nbformat.writes(student_notebook(source, student_glue(app.outdir, docname)))
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:

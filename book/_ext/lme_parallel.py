@@ -127,6 +127,9 @@ def write_executed_notebook(app, doctree) -> None:
     import nbformat
     from myst_nb.core.utils import coalesce_streams
 
+    from lme_helpers.notebooks import read_glue
+
+    glued = read_glue(nbformat.from_dict(merged))  # for the student notebook, which writes the numbers in
     for i, cell in enumerate(merged.cells):
         cell["id"] = f"cell-{i:03d}"
         if cell.cell_type == "code":  # as myst-nb does: glued values are for the page, not the notebook
@@ -138,6 +141,10 @@ def write_executed_notebook(app, doctree) -> None:
     target = Path(app.outdir).parent / "jupyter_execute" / f"{env.docname}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(nbformat.writes(merged), encoding="utf-8")
+    glue_file = target.with_suffix(".glue.json")
+    text = json.dumps(glued, indent=1, sort_keys=True, default=str)
+    if not glue_file.exists() or glue_file.read_text(encoding="utf-8") != text:
+        glue_file.write_text(text, encoding="utf-8")
 
 
 def encrypted_kernel() -> dict:

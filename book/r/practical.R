@@ -1,65 +1,114 @@
-# The practical: schools in England's local authorities, in R with lme4.
-# Run in RStudio from this folder (or from the unzipped download), or: Rscript practical.R [data.csv] [results.json]
-# The data are the book's synthetic England schools (see data/README.md); to use the
-# real DfE file, read it here instead and keep the same column names.
-suppressPackageStartupMessages(library(lmerTest))  # lme4, plus t-tests with Satterthwaite df
+# The practical: England's secondary schools in their local authorities, 2022/23, in R.
+# Run in RStudio from this folder (or from the unzipped download), or:
+#   Rscript practical.R [data folder] [results.json]
+# Data: england_ks4_2022_23.csv, england_schools_synthetic.csv, england_schools_truth.json (in the folder given as the first argument, else in $DATA_DIR, else here, else ../../data)
+# Each task's code starts at a comment line "# ---- task ----".
+
+# ---- setup ----
+suppressPackageStartupMessages({
+  library(lmerTest)     # lme4, plus t-tests with Satterthwaite's degrees of freedom
+  library(performance)  # icc()
+})
+source("lme_tests.R")   # boundary_lrt(): the likelihood-ratio test of a variance, boundary-corrected
 args <- commandArgs(trailingOnly = TRUE)
-# Data: england_schools_synthetic.csv (the first argument, else in the folder $DATA_DIR, else here, else ../../data)
-data_dir <- Sys.getenv("DATA_DIR", if (file.exists("england_schools_synthetic.csv")) "." else "../../data")
-data_file <- if (length(args) >= 1 && nzchar(args[1])) args[1] else file.path(data_dir, "england_schools_synthetic.csv")
+data_dir <- if (length(args) >= 1 && nzchar(args[1])) args[1] else
+  Sys.getenv("DATA_DIR", if (file.exists("england_ks4_2022_23.csv")) "." else "../../data")
+schools <- read.csv(file.path(data_dir, "england_ks4_2022_23.csv"),
+                    colClasses = c(URN = "character", LEA = "character"),
+                    na.strings = c("NA", "", "SUPP", "NE", "NP", "SP", "SN", "LOWCOV", "NEW", "SUPPMAT", "x", "c", "z"))
+schools <- schools[!is.na(schools$P8MEA), ]       # the schools with a Progress 8 score
+schools$disadv <- (schools$PTFSM6CLA1A - 25) / 10  # 0 at 25% disadvantaged pupils, per 10 points
 
 # ---- task1 ----
-cat("---- task1 ----\n")
-schools <- read.csv(data_file, colClasses = c(URN = "character", LEA = "character"))
-schools <- schools[!is.na(schools$ATT8SCR), ]   # results suppressed for some schools
 cat("schools:", nrow(schools), " authorities:", length(unique(schools$LANAME)),
     " regions:", length(unique(schools$gor_name)), "\n")
-schools$log_att8 <- log(schools$ATT8SCR)
-schools$log_fsm <- log(schools$PTFSM6CLA1A / 24)   # 0 at 24% disadvantaged, about the median
-schools$log_abs <- log(schools$PERCTOT / 9)         # 0 at 9% absence, about the median
+per_la <- table(schools$LANAME)
+print(summary(as.vector(per_la)))
+print(head(sort(per_la), 5))
 
 # ---- task2 ----
-cat("---- task2 ----\n")
-ols <- lm(log_att8 ~ log_fsm + log_abs, data = schools)
-print(round(coef(summary(ols)), 4))
-cat("R-squared:", summary(ols)$r.squared, "\n")
+ols <- lm(P8MEA ~ disadv, data = schools)
+print(coef(summary(ols)))
+schools$ols_resid <- resid(ols)
+la_resid <- sort(tapply(schools$ols_resid, schools$LANAME, mean))
+print(round(c(head(la_resid, 3), tail(la_resid, 3)), 3))
 
 # ---- task3 ----
-cat("---- task3 ----\n")
-null_la <- lmer(log_att8 ~ 1 + (1 | LANAME), data = schools)
-vc <- as.data.frame(VarCorr(null_la))
-cat("ICC:", vc$vcov[1] / sum(vc$vcov), "\n")
-print(anova(null_la, lm(log_att8 ~ 1, data = schools)))
-null_3 <- lmer(log_att8 ~ 1 + (1 | gor_name/LANAME), data = schools)
-print(VarCorr(null_3), comp = "Variance")
+null_p8 <- lmer(P8MEA ~ 1 + (1 | LANAME), data = schools)
+print(VarCorr(null_p8), comp = "Variance")
+print(icc(null_p8))
+null_att8 <- lmer(ATT8SCR ~ 1 + (1 | LANAME), data = schools)
+print(icc(null_att8))
+boundary_lrt(lm(P8MEA ~ 1, data = schools), null_p8)
+print(confint(null_p8, method = "profile", oldNames = FALSE))
 
 # ---- task4 ----
-cat("---- task4 ----\n")
-school_fx <- lmer(log_att8 ~ log_fsm + log_abs + (1 | LANAME), data = schools)
-print(VarCorr(school_fx), comp = "Variance")
-print(round(fixef(school_fx), 4))
+rated <- schools[!is.na(schools$OFSTEDRATING), ]
+ofsted <- lmer(P8MEA ~ 1 + (1 | OFSTEDRATING), data = rated)
+print(icc(ofsted))
+print(confint(ofsted, method = "profile", oldNames = FALSE))
+print(round(tapply(rated$P8MEA, rated$OFSTEDRATING, mean), 3))
 
 # ---- task5 ----
-cat("---- task5 ----\n")
-slopes <- lmer(log_att8 ~ log_fsm + log_abs + (log_fsm | LANAME), data = schools)
-print(VarCorr(slopes), comp = c("Variance", "Std.Dev."))
-cat("singular:", isSingular(slopes), "\n")
-print(anova(school_fx, slopes, refit = FALSE))
+disadvantage <- lmer(P8MEA ~ disadv + (1 | LANAME), data = schools)
+print(coef(summary(disadvantage)))
+print(VarCorr(disadvantage), comp = "Variance")
 
 # ---- task6 ----
-cat("---- task6 ----\n")
-policy <- lmer(log_att8 ~ log_fsm + log_abs + LA_TUTORING + LA_OFFICERS + LA_EARLY_YEARS + (1 | LANAME),
-               data = schools)
-print(round(coef(summary(policy)), 5))
+slope <- lmer(P8MEA ~ disadv + (disadv | LANAME), data = schools)
+print(VarCorr(slope), comp = c("Variance", "Std.Dev."))
+cat("singular:", isSingular(slope), "\n")
+boundary_lrt(disadvantage, slope)
 
 # ---- task7 ----
-cat("---- task7 ----\n")
-la_effects <- ranef(policy, condVar = TRUE)$LANAME
-print(head(la_effects[order(la_effects[, 1]), , drop = FALSE], 3))
+slope_uncorr <- lmer(P8MEA ~ disadv + (disadv || LANAME), data = schools)
+# Nine regions make the likelihood flat in the region variance: a tighter tolerance than lme4's
+# default takes the optimiser all the way to the maximum.
+tight <- lmerControl(optCtrl = list(ftol_abs = 1e-12, ftol_rel = 1e-12, xtol_abs = 1e-10, xtol_rel = 1e-10))
+region <- lmer(P8MEA ~ disadv + (1 | gor_name) + (disadv || LANAME), data = schools, control = tight)
+print(VarCorr(region), comp = "Variance")
+boundary_lrt(slope_uncorr, region)
+# lme4 also fits the correlated slope within the three levels:
+region_corr <- lmer(P8MEA ~ disadv + (1 | gor_name) + (disadv | LANAME), data = schools, control = tight)
+print(VarCorr(region_corr), comp = "Variance")
+
+# ---- task8 ----
+effects <- ranef(disadvantage)$LANAME[, 1]
+names(effects) <- rownames(ranef(disadvantage)$LANAME)
+fixed_part <- predict(disadvantage, re.form = NA)
+raw <- tapply(schools$P8MEA - fixed_part, schools$LANAME, mean)  # each authority's own mean residual
+n <- as.vector(table(schools$LANAME)[names(effects)])
+moves <- data.frame(n = n, raw = raw[names(effects)], shrunk = effects, pulled = raw[names(effects)] - effects)
+print(round(head(moves[order(-abs(moves$pulled)), ], 5), 3))
+
+# ---- task9 ----
+academy <- lmer(P8MEA ~ disadv + MINORGROUP + (disadv | LANAME), data = schools)
+coefs <- coef(summary(academy))
+t_crit <- qt(0.975, coefs[, "df"])
+print(cbind(coefs, conf_low = coefs[, "Estimate"] - t_crit * coefs[, "Std. Error"],
+            conf_high = coefs[, "Estimate"] + t_crit * coefs[, "Std. Error"]))
+new <- data.frame(disadv = (40 - 25) / 10, MINORGROUP = "Maintained school", LANAME = c("Hackney", "Knowsley"))
+print(cbind(new, with_authority = predict(academy, newdata = new),
+            average_authority = predict(academy, newdata = new, re.form = NA)))
+
+# ---- synthetic ----
+synthetic <- read.csv(file.path(data_dir, "england_schools_synthetic.csv"),
+                      colClasses = c(URN = "character", LEA = "character"))
+synthetic <- synthetic[!is.na(synthetic$ATT8SCR), ]
+synthetic$log_att8 <- log(synthetic$ATT8SCR)
+synthetic$log_fsm <- log(synthetic$PTFSM6CLA1A / 24)
+synthetic$log_abs <- log(synthetic$PERCTOT / 9)
+truth <- jsonlite::fromJSON(file.path(data_dir, "england_schools_truth.json"))
+method_check <- lmer(log_att8 ~ log_fsm + log_abs + LA_TUTORING + LA_OFFICERS + LA_EARLY_YEARS +
+                       (1 | gor_name) + (log_fsm || LANAME), data = synthetic, control = tight)
+print(coef(summary(method_check))[-1, c("Estimate", "Std. Error", "df")])
+print(VarCorr(method_check), comp = "Variance")
+cat("true variances: region", truth$var_region, " authority", truth$var_la, " slope", truth$var_la_slope,
+    " school", truth$var_school, "\n")
 
 # ---- end ----
-cat("---- end ----\n")
 if (length(args) >= 2) {
   source("export_results.R")
-  export_results(list(school_fx = school_fx, slopes = slopes, policy = policy), args[2])
+  export_results(list(null_p8 = null_p8, disadvantage = disadvantage, slope = slope, region = region,
+                      academy = academy, method_check = method_check), args[2])
 }
