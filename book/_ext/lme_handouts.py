@@ -111,9 +111,15 @@ PREPARE = """async () => {
     for (let i = 0; i < 400 && !charts.every(f => ['yes', 'error'].includes(f.dataset.drawn)); i++) {
         await new Promise(r => setTimeout(r, 50));
     }
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+    if (document.querySelector('.math')) {
+        for (let i = 0; i < 400 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
+            await new Promise(r => setTimeout(r, 50));
+        }
+        await MathJax.startup.promise;
+    }
     document.querySelectorAll('details').forEach(d => { d.open = true; });
     await document.fonts.ready;
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     return charts.filter(f => f.dataset.drawn !== 'yes').length;
 }"""
 

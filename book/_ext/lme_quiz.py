@@ -244,11 +244,12 @@ class QuizDirective(SphinxDirective):
             form += _el("p", [_el("label", prompt, for_=f"{qid}-input", id=prompt_id)], class_="lme-quiz-prompt")
             form += _el("input", type="text", inputmode="decimal", autocomplete="off", id=f"{qid}-input",
                         name=f"{qid}-input", class_="lme-quiz-input", aria_describedby=f"{qid}-feedback")
+        form += _el("button", [nodes.Text("Check")], type="submit", class_="lme-quiz-check")
+        form += _el("p", class_="lme-quiz-feedback", id=f"{qid}-feedback", role="status", aria_live="polite")
+        if q["type"] == "numeric":
             why = self._block(q["why"], class_="lme-quiz-why", hidden=True)
             why.insert(0, _el("strong", [nodes.Text(f"The answer: {shown} (± {q['tolerance']:g}). ")]))
             form += why
-        form += _el("button", [nodes.Text("Check")], type="submit", class_="lme-quiz-check")
-        form += _el("p", class_="lme-quiz-feedback", id=f"{qid}-feedback", role="status", aria_live="polite")
         return form
 
 
