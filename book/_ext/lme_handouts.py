@@ -2,13 +2,16 @@
 
 The print stylesheet (``lme-teaching.css``) shows every tab of a tab set one after the other,
 every solution and folded box open, and nothing cut off at the paper's edge; charts are drawn
-at the paper's width before printing. The PDFs go to ``handouts/NAME.pdf`` and are offered in
-each chapter's download menu.
+at the paper's width before printing. A reader gets the same by printing a chapter from the
+browser (the download menu's "print", or Ctrl+P); the build prints every core chapter to
+``_build/handouts/NAME.pdf`` (beside the site, which they would double in size) and records
+their page counts, which ``make bench`` reports and the tests check. The cheat sheet's one
+page is also published with the site, as ``handouts/cheatsheet.pdf``.
 
 A chapter is printed again only when its page or the files that draw it have changed (a
-fingerprint per chapter in ``_build/.lme_handouts.json``, which also records the page counts
-that ``make bench`` reports). Without Chromium (or with ``LME_HANDOUTS=0``) the book builds
-without handouts and says so; the tests require them.
+fingerprint per chapter in ``_build/.lme_handouts.json``). Pages are printed two at a time.
+Without Chromium (or with ``LME_HANDOUTS=0``) the book builds without handouts and says so;
+the tests require them.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-OUT_DIR = "handouts"
+OUT_DIR = "handouts"  # under _build, beside the site
+PUBLISHED = {"book/cheatsheet"}  # also copied into the site's handouts/ folder
 MANIFEST = ".lme_handouts.json"
+AT_ONCE = 2
 # Files that change what a printed page looks like, besides the page itself.
 DRAWN_BY = ["_static/lme-book.css", "_static/lme-teaching.css", "_static/lme-charts.js", "_static/vendor/VERSIONS"]
 VERSION = "1"  # bump to print every handout again after changing how they are made
@@ -44,7 +49,7 @@ FOOTER = ('<div style="font-size:7px;width:100%;padding:0 13mm;color:#555;font-f
 def chromium() -> str | None:
     """The system Chromium (``$CHROMIUM``, else chromium, chromium-browser or google-chrome), or None."""
     if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
+        return shutil.which(os.environ["CHROMIUM"])
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
@@ -125,35 +130,51 @@ PREPARE = """async () => {
 
 
 def print_pages(site: Path, jobs: dict[str, Path], browser_path: str) -> dict[str, dict]:
-    """Print ``{page (relative to site): target pdf}``; returns each one's pages and seconds."""
-    from playwright.sync_api import sync_playwright
+    """Print ``{page (relative to site): target pdf}``, two at a time; each one's pages and seconds."""
+    import asyncio
+
+    return asyncio.run(_print_pages(site, jobs, browser_path))
+
+
+async def _print_pages(site: Path, jobs: dict[str, Path], browser_path: str) -> dict[str, dict]:
+    import asyncio
+
+    from playwright.async_api import async_playwright
 
     done = {}
-    with serve(site) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                          "--no-first-run", "--disable-background-networking"])
-        try:
-            context = browser.new_context(viewport={"width": PRINT_WIDTH, "height": 1000})
+    with serve(site) as base:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=browser_path,
+                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                                    "--no-first-run", "--disable-background-networking"])
+            context = await browser.new_context(viewport={"width": PRINT_WIDTH, "height": 1000})
             # nothing but the book's own server
-            context.route(re.compile(r"^(?!" + re.escape(base) + r"|data:|blob:|about:)"), lambda route: route.abort())
-            for rel, target in jobs.items():
-                start = time.perf_counter()
-                page = context.new_page()
-                page.emulate_media(media="print")
-                page.goto(f"{base}/{rel}", wait_until="load")
-                undrawn = page.evaluate(PREPARE)
-                if undrawn:
-                    raise RuntimeError(f"{rel}: {undrawn} chart(s) could not be drawn for the handout")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True,
-                               display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
-                page.close()
-                target.write_bytes(pdf)
-                done[rel] = {"pages": page_count(pdf), "seconds": round(time.perf_counter() - start, 2),
-                             "kb": round(len(pdf) / 1024, 1)}
-        finally:
-            browser.close()
+            await context.route(re.compile(r"^(?!" + re.escape(base) + r"|data:|blob:|about:)"),
+                                lambda route: route.abort())
+            slots = asyncio.Semaphore(AT_ONCE)
+
+            async def one(rel: str, target: Path) -> None:
+                async with slots:
+                    start = time.perf_counter()
+                    page = await context.new_page()
+                    await page.emulate_media(media="print")
+                    await page.goto(f"{base}/{rel}", wait_until="load")
+                    undrawn = await page.evaluate(PREPARE)
+                    if undrawn:
+                        raise RuntimeError(f"{rel}: {undrawn} chart(s) could not be drawn for the handout")
+                    pdf = await page.pdf(format="A4", print_background=True, prefer_css_page_size=True,
+                                         display_header_footer=True, header_template="<span></span>",
+                                         footer_template=FOOTER)
+                    await page.close()
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(pdf)
+                    done[rel] = {"pages": page_count(pdf), "seconds": round(time.perf_counter() - start, 2),
+                                 "kb": round(len(pdf) / 1024, 1)}
+
+            try:
+                await asyncio.gather(*(one(rel, target) for rel, target in jobs.items()))
+            finally:
+                await browser.close()
     return done
 
 
@@ -176,11 +197,21 @@ def _write_handouts(app, exception) -> None:
         if not (site / rel).exists():
             continue
         keys[docname] = fingerprint(site, rel)
-        target = site / OUT_DIR / pdf
+        target = site.parent / OUT_DIR / pdf
         if manifest.get(docname, {}).get("key") != keys[docname] or not target.exists():
             jobs[docname] = target
-    if not jobs:
-        return
+    if jobs:
+        _print(site, jobs, manifest, keys, manifest_path)
+    published = site / OUT_DIR
+    for old in published.glob("*.pdf") if published.exists() else ():
+        if f"book/{old.stem}" not in PUBLISHED:
+            old.unlink()
+    for docname in sorted(PUBLISHED & set(keys)):  # the cheat sheet, on the site too
+        published.mkdir(exist_ok=True)
+        shutil.copyfile(site.parent / OUT_DIR / handout_pages(app)[docname], published / handout_pages(app)[docname])
+
+
+def _print(site: Path, jobs: dict, manifest: dict, keys: dict, manifest_path: Path) -> None:
     start = time.perf_counter()
     logger.info(f"lme_handouts: printing {len(jobs)} handout{'s' if len(jobs) > 1 else ''} with Chromium")
     printed = print_pages(site, {f"{d}.html": t for d, t in jobs.items()}, chromium())
@@ -192,8 +223,8 @@ def _write_handouts(app, exception) -> None:
 
 
 def handout_href(app, pagename: str) -> str | None:
-    """The page's handout, relative to the page, or None when it has none (or none can be printed)."""
-    if enabled() or pagename not in handout_pages(app):
+    """The page's published handout, relative to a page in book/, or None (none published or printed)."""
+    if enabled() or pagename not in PUBLISHED or pagename not in handout_pages(app):
         return None
     return f"../{OUT_DIR}/{handout_pages(app)[pagename]}"
 

@@ -5,8 +5,9 @@ The file format is described in CONTRIBUTING.md ("Concept-check quizzes"): quest
 name}``, a ``tolerance`` and a ``why``). A numeric answer is a value the executed chapter
 glued, so the quiz cannot disagree with the page.
 
-- The ``{quiz}`` directive shows a chapter's questions where it is placed (under a heading
-  "Check your understanding", before the exercises). The page checks answers as they are
+- The ``{quiz}`` directive shows a chapter's questions where it is placed. A chapter with a
+  quiz file that does not place it gets a section "Check your understanding", holding
+  ``{quiz}``, just before its exercises. The page checks answers as they are
   given, with no server: ``lme-quiz.js`` marks the choice right or wrong and explains every
   option. The questions are ordinary form controls (radio buttons, a text field, a button),
   so they work with the keyboard and screen readers.
@@ -352,12 +353,56 @@ def _write_gift(app, exception) -> None:
 
 
 def _check_quizzes(app, env) -> None:
-    """Every quiz file reads, and every page with one shows it (a warning, which fails the build, if not)."""
-    for docname, path in quiz_chapters(app).items():
+    """Every quiz file reads (a warning, which fails the build, says what is wrong if not)."""
+    for path in quiz_chapters(app).values():
         try:
             load_quiz(path)
         except QuizError as exc:
             logger.warning(str(exc))
+
+
+QUIZ_SECTION = "## Check your understanding\n\n```{quiz}\n```\n\n"
+
+
+def add_quiz_section(text: str) -> str:
+    """The chapter's source with a "Check your understanding" section before its exercises
+    (or at the end), unless it places its ``{quiz}`` itself.
+
+    >>> add_quiz_section("# T\\n\\n## Exercises\\n\\nDo.\\n").split("\\n")[2:6]
+    ['## Check your understanding', '', '```{quiz}', '```']
+    """
+    if re.search(r"^[`:]{3,}\s*\{quiz\}", text, re.M):
+        return text
+    m = re.search(r"^## (Exercises|Key takeaways)\s*$", text, re.M)
+    if m is None:
+        return text.rstrip("\n") + "\n\n" + QUIZ_SECTION
+    return text[:m.start()] + QUIZ_SECTION + text[m.start():]
+
+
+def _inject_quiz(app, docname: str, source: list[str]) -> None:
+    """``source-read``: a page with a quiz file shows its quiz, whether or not it has ``{quiz}``."""
+    has_quiz = quiz_path(app.confdir, Path(docname).name).exists()
+    if not hasattr(app.env, "lme_quiz_pages"):
+        app.env.lme_quiz_pages = {}
+    app.env.lme_quiz_pages[docname] = has_quiz
+    if has_quiz:
+        source[0] = add_quiz_section(source[0])
+
+
+def _outdated_quizzes(app, env, added, changed, removed) -> list[str]:
+    """Pages whose quiz file appeared or disappeared since they were read."""
+    known = getattr(env, "lme_quiz_pages", {})
+    return [d for d, had in known.items() if d in env.found_docs and d not in changed
+            and quiz_path(app.confdir, Path(d).name).exists() != had]
+
+
+def _purge(app, env, docname: str) -> None:
+    getattr(env, "lme_quiz_pages", {}).pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    env.lme_quiz_pages = {**getattr(env, "lme_quiz_pages", {}),
+                          **{d: v for d, v in getattr(other, "lme_quiz_pages", {}).items() if d in docnames}}
 
 
 def setup(app):
@@ -366,6 +411,10 @@ def setup(app):
     app.add_directive("quiz", QuizDirective)
     app.add_css_file("lme-teaching.css")
     app.add_js_file("lme-quiz.js", defer="defer")
+    app.connect("source-read", _inject_quiz)
+    app.connect("env-get-outdated", _outdated_quizzes)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
     app.connect("env-check-consistency", _check_quizzes)
     app.connect("build-finished", _write_gift, priority=470)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docutils import nodes
-from sphinx.util.docutils import SphinxDirective
-
 import lme_handouts
 import lme_quiz
 import lme_slides
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
 
 MARKER = "<!--lme-teaching-links-->"
 
@@ -38,9 +37,8 @@ def _materials(app, docname: str) -> list[tuple[str, str, str]]:
     """``(text, href relative to a page in book/, tooltip)`` of a chapter's teaching materials."""
     name = Path(docname).name
     items = [("Slides", lme_slides.deck_href(docname), "The chapter's slide deck (opens full screen; S: speaker notes)")]
-    handout = lme_handouts.handout_href(app, docname)
-    if handout:
-        items.append(("Handout (PDF)", handout, "The whole chapter for printing: every tab, every solution"))
+    items.append(("Handout (print)", "javascript:window.print()",
+                  "Print the chapter, or save it as a PDF: every tab, solution and chart, in order"))
     if lme_quiz.quiz_path(app.confdir, name).exists():
         items.append(("Quiz for a VLE (GIFT)", f"../{lme_quiz.OUT_DIR}/{name}.gift",
                       "The chapter's concept-check questions, to import into Moodle"))
@@ -62,7 +60,9 @@ def _links(app, pagename, templatename, context, doctree) -> None:
     if MARKER not in body:
         return
     items = _materials(app, pagename)
-    links = " · ".join(f'<a href="{href}" title="{tip}">{text}</a>' for text, href, tip in items)
+    links = " · ".join(f'<button type="button" class="lme-print-button" title="{tip}">{text}</button>'
+                       if href.startswith("javascript:") else f'<a href="{href}" title="{tip}">{text}</a>'
+                       for text, href, tip in items)
     guide = context["pathto"]("book/instructor") if "book/instructor" in app.env.found_docs else None
     more = f' · <a href="{guide}">Instructor’s guide</a>' if guide else ""
     context["body"] = body.replace(MARKER, f'<p class="lme-teaching-links">Teach this chapter: {links}{more}</p>')
@@ -74,7 +74,11 @@ def _links(app, pagename, templatename, context, doctree) -> None:
                 "tooltip": "Teaching materials",
                 "icon": "fas fa-person-chalkboard",
                 "label": "teaching-buttons",
-                "buttons": [{"type": "link", "url": href, "text": text, "tooltip": tip,
+                "buttons": [{"type": "javascript", "javascript": href.removeprefix("javascript:"), "text": text,
+                             "tooltip": tip, "icon": "fas fa-print", "label": "teaching-handout"}
+                            if href.startswith("javascript:") else
+                            {"type": "link", "url": href, "text": text, "tooltip": tip,
+                             "icon": "fas fa-person-chalkboard" if text == "Slides" else "fas fa-file-lines",
                              "label": f"teaching-{text.split()[0].lower()}"} for text, href, tip in items],
             })
             break
@@ -102,7 +106,8 @@ class TeachingMaterials(SphinxDirective):
             ref += nodes.Text(self.env.titles[docname].astext() if docname in self.env.titles else ch["file"])
             link += ref
             teaching = nodes.paragraph()
-            for i, (text, href, _) in enumerate(_materials(self.env.app, docname)):
+            for i, (text, href, _) in enumerate(m for m in _materials(self.env.app, docname)
+                                                if not m[1].startswith("javascript:")):
                 if i:
                     teaching += nodes.Text(" · ")
                 teaching += nodes.reference("", text, refuri=href)
@@ -110,7 +115,14 @@ class TeachingMaterials(SphinxDirective):
             student += nodes.reference("", "student notebook", refuri=f"../_static/student/{ch['file']}.ipynb")
             body += self._row([link, hours(ch["core_minutes"]), teaching, student])
         group += body
-        return [table]
+        extras = nodes.paragraph(classes=["lme-teaching-extras"])
+        extras += nodes.Text("Every chapter's quiz in one file: ")
+        extras += nodes.reference("", "all.gift", refuri=f"../{lme_quiz.OUT_DIR}/all.gift")
+        cheatsheet = lme_handouts.handout_href(self.env.app, "book/cheatsheet")
+        if cheatsheet:
+            extras += nodes.Text(" · the cheat sheet as a PDF: ")
+            extras += nodes.reference("", "cheatsheet.pdf", refuri=cheatsheet)
+        return [table, extras]
 
     @staticmethod
     def _row(cells, header=False) -> nodes.row:

@@ -1,5 +1,6 @@
-// Printing a chapter shows everything, like its handout: every folded box (solutions, parity
-// tables, code) is opened before printing and closed again afterwards.
+// Printing a chapter shows everything, as its handout does: every folded box (solutions,
+// parity tables, code) is opened before printing and closed again afterwards. The chapter's
+// "Handout (print)" button prints the page.
 (function () {
   "use strict";
   var opened = [];
@@ -8,6 +9,9 @@
       d.open = true;
       return true;
     });
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".lme-print-button")) window.print();
   });
   window.addEventListener("afterprint", function () {
     opened.forEach(function (d) { d.open = false; });
