@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 OUT_DIR = "handouts"  # under _build, beside the site
 PUBLISHED = {"book/cheatsheet"}  # also copied into the site's handouts/ folder
 MANIFEST = ".lme_handouts.json"
+LAST_RUN = ".lme_handouts_last_run.json"  # how many were printed by the last build that printed any, and how long it took
 AT_ONCE = 2
 # Files that change what a printed page looks like, besides the page itself.
 DRAWN_BY = ["_static/lme-book.css", "_static/lme-teaching.css", "_static/lme-charts.js", "_static/vendor/VERSIONS"]
@@ -218,8 +219,10 @@ def _print(site: Path, jobs: dict, manifest: dict, keys: dict, manifest_path: Pa
     for docname in jobs:
         manifest[docname] = {"key": keys[docname], **printed[f"{docname}.html"]}
     manifest = {d: v for d, v in manifest.items() if d in keys}
+    wall = time.perf_counter() - start
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    logger.info(f"lme_handouts: {len(jobs)} printed in {time.perf_counter() - start:.1f} s")
+    (manifest_path.parent / LAST_RUN).write_text(json.dumps({"printed": len(jobs), "seconds": round(wall, 2)}) + "\n")
+    logger.info(f"lme_handouts: {len(jobs)} printed in {wall:.1f} s")
 
 
 def handout_href(app, pagename: str) -> str | None:
