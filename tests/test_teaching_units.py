@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import doctest
 
-import pytest
-from teaching import parse_gift
-
 import lme_handouts
 import lme_quiz
 import lme_slides
+import pytest
+from teaching import parse_gift
 
 
 @pytest.mark.parametrize("module", [lme_quiz, lme_slides, lme_handouts])
