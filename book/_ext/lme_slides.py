@@ -10,7 +10,7 @@ A chapter marks what goes on its deck (see CONTRIBUTING.md, "Slides"):
 
 myst-nb keeps no trace of a Markdown cell's metadata in the document tree, so this module
 wraps its rendering of tagged Markdown cells between two comment nodes
-(``lme-cell-start slide`` ... ``lme-cell-end``), which the HTML writer emits as HTML comments.
+(``lme-cell-start slide`` ... ``lme-cell-end``), which the page's HTML writer leaves out.
 When the chapter's page is written, the deck is assembled from the same resolved document
 tree: every slide is rendered by the same HTML writer as the page, so an equation, a glued
 number, a table or a chart on a slide is the one on the page. Charts are the page's
