@@ -2,12 +2,15 @@
 
 Usage: make bench   (or .venv/bin/python bench/run.py [--quick])
 
-Budgets (this 2-core machine): cold build of the whole book <= 90 s, no-op rebuild <= 3 s,
+Budgets (this 2-core machine): cold build of the whole book <= 90 s (slides, quiz files and
+handout PDFs included), no-op rebuild <= 3 s,
 ``make book`` with nothing changed <= 3 s and at most 0.5 s more than the Jupyter Book build it
 runs (the system check answers from its cache), ``make book`` after editing one chapter's text
 <= 10 s, each chapter executing on its own <= 20 s,
 each chapter page <= 400 KB, the whole site <= 20 MB, every page's charts drawn within 3 s
-of navigation, lme_helpers.fit at most 3x a plain statsmodels fit on the book's models.
+of navigation, each slide deck <= 400 KB and ready (every chart drawn) within 5 s,
+lme_helpers.fit at most 3x a plain statsmodels fit on the book's models. Reported without a
+budget: each handout's pages and size, and the seconds the build spent printing them.
 Timings are medians where several runs are cheap; they are reported, not asserted.
 """
 
@@ -31,8 +34,9 @@ JB = Path(sys.executable).parent / "jupyter-book"
 BUDGETS = {
     "cold_build_s": 90, "noop_rebuild_s": 3, "make_book_noop_s": 3, "make_book_overhead_s": 0.5,
     "make_book_edit_s": 10, "chapter_execution_s": 20,
-    "page_kb": 400, "site_mb": 20, "charts_drawn_s": 3, "fit_overhead_x": 3,
+    "page_kb": 400, "site_mb": 20, "charts_drawn_s": 3, "deck_kb": 400, "deck_ready_s": 5, "fit_overhead_x": 3,
 }
+REPORTED = ["deck_slides", "handout_pages", "handout_kb", "handouts_print_s"]
 
 
 def timed(cmd, **kw) -> float:
@@ -117,6 +121,38 @@ def drawing(results: dict, site: Path) -> None:
     results["charts_drawn_s"] = out
 
 
+def teaching(results: dict, site: Path) -> None:
+    """The slide decks (size, slides, time until every chart is drawn) and the handouts."""
+    from playwright.sync_api import sync_playwright
+    from site_server import CHROMIUM_ARGS, chromium_path, serve_site
+
+    decks = sorted((site / "slides").glob("*.html"))
+    results["deck_kb"] = {p.stem: round(p.stat().st_size / 1024, 1) for p in decks}
+    results["deck_slides"] = {p.stem: p.read_text().count('data-lme-slide="') for p in decks}
+    ready = {}
+    with serve_site(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        for deck in decks:
+            runs = []
+            for _ in range(3):
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{base}/slides/{deck.name}", wait_until="load")
+                page.wait_for_function("() => document.documentElement.dataset.lmeDeck === 'ready'", timeout=30_000)
+                runs.append(time.perf_counter() - start)
+                context.close()
+            ready[deck.stem] = round(statistics.median(runs), 3)
+        browser.close()
+    results["deck_ready_s"] = ready
+    manifest = site.parent / ".lme_handouts.json"
+    printed = json.loads(manifest.read_text()) if manifest.exists() else {}
+    results["handout_pages"] = {k.split("/")[-1]: v["pages"] for k, v in printed.items()}
+    results["handout_kb"] = {k.split("/")[-1]: v["kb"] for k, v in printed.items()}
+    last_run = site.parent / ".lme_handouts_last_run.json"  # the cold build printed every handout
+    results["handouts_print_s"] = json.loads(last_run.read_text())["seconds"] if last_run.exists() else None
+
+
 def fit_overhead(results: dict) -> None:
     import numpy as np
 
@@ -168,6 +204,10 @@ def report(results: dict) -> bool:
         ok &= passed
         which = f"  (worst: {max(value, key=value.get)})" if isinstance(value, dict) else ""
         print(f"{key:<28}{worst:>12.2f}{budget:>10}  {'within' if passed else 'OVER'}{which}")
+    for key in REPORTED:
+        value = results.get(key)
+        shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+        print(f"{key:<28}{shown}")
     return ok
 
 
@@ -185,6 +225,7 @@ def main() -> None:
         chapter_times(results)
     page_weight(results, site)
     drawing(results, site)
+    teaching(results, site)
     fit_overhead(results)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"{results['machine']['cpus']} CPUs; chapters executed in up to {results['machine']['build_kernels']} kernels at once")
