@@ -9,9 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
+import lme_bundles  # noqa: E402, F401 (re-exported for the tests)
 import lme_handouts  # noqa: E402
 import lme_path  # noqa: E402
 import lme_quiz  # noqa: E402
+import lme_slides  # noqa: E402, F401 (re-exported for the tests)
 
 
 def core_chapters(path_file: Path = lme_path.PATH_FILE) -> list[str]:
@@ -33,8 +35,8 @@ def parse_gift(text: str) -> list[dict]:
     """Read a GIFT file the way Moodle's importer does (question/format/gift/format.php):
     escaped characters first, then name, text and the answer block of each question.
 
-    >>> parse_gift("::q1::[html]Two \\\\{x\\\\}?{\\n=yes#right\\n~no#wrong\\n}\\n\\n::q2::How many?{#\\n=2.5:0.1#ok\\n~#no\\n}")[1]
-    {'name': 'q2', 'text': 'How many?', 'type': 'numeric', 'answers': [{'value': 2.5, 'tolerance': 0.1, 'feedback': 'ok'}], 'wrong': 'no'}
+    >>> parse_gift("::q1::[html]Two \\\\{x\\\\}?{\\n=yes#right\\n~no#wrong\\n}\\n\\n::q2::How many?{#\\n=2.5:0.1#ok\\n~#no\\n####2.5\\n}")[1]
+    {'name': 'q2', 'text': 'How many?', 'general': '2.5', 'type': 'numeric', 'answers': [{'value': 2.5, 'tolerance': 0.1, 'feedback': 'ok'}], 'wrong': 'no'}
     """
     questions = []
     for block in re.split(r"\n[ \t]*\n", text):
@@ -49,8 +51,9 @@ def parse_gift(text: str) -> list[dict]:
         name, rest = body[2:].split("::", 1)
         start, end = rest.index("{"), rest.index("}")
         question_text = re.sub(r"^\[html\]", "", rest[:start].strip())
-        answer = rest[start + 1:end].strip()
-        q = {"name": _unescape(name), "text": _unescape(question_text)}
+        answer, _, general = rest[start + 1:end].partition("####")
+        answer = answer.strip()
+        q = {"name": _unescape(name), "text": _unescape(question_text), "general": _unescape(general)}
         if answer.startswith("#"):
             right, _, wrong = answer[1:].partition("~")
             q["type"] = "numeric"

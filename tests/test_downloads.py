@@ -47,8 +47,10 @@ def rscript(script: str, cwd: Path, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bundle_holds_the_script_its_data_and_licences(script):
-    wanted = {script, *lme_bundles.helper_files(ROOT / "book" / "r" / script), "README.txt", "LICENSE-DATA.md",
-              *lme_bundles.data_files(ROOT / "book" / "r" / script)}
+    path = ROOT / "book" / "r" / script
+    wanted = {script, *lme_bundles.helper_files(path), "README.txt", "LICENSE-DATA.md", *lme_bundles.data_files(path)}
+    if lme_bundles.student_version(path.read_text(encoding="utf-8")) is not None:
+        wanted.add(lme_bundles.student_name(path))  # the practical: a student version beside the solutions
     with zipfile.ZipFile(built_bundle(script)) as z:
         names = {Path(n).name for n in z.namelist()}
         assert names == wanted

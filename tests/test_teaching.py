@@ -12,7 +12,7 @@ import re
 
 import pytest
 from site_server import CHROMIUM_ARGS, SITE, chromium_path, serve_site
-from teaching import ROOT, core_chapters, load_quiz, page_count, parse_gift, quiz_path
+from teaching import ROOT, core_chapters, lme_quiz, load_quiz, page_count, parse_gift, quiz_path
 
 CORE = core_chapters()
 MIN_SLIDES = 8
@@ -201,8 +201,34 @@ def test_gift_export_holds_every_question_with_the_chapters_numbers(path):
             (answer,) = g["answers"]
             assert math.isclose(answer["value"], expected, rel_tol=1e-8), (g["name"], answer, expected)
             assert answer["tolerance"] == q["tolerance"] and answer["feedback"] and g["wrong"]
+            # a wrong try gets no answer; the worked answer is the general feedback
+            shown = f"{expected:.{lme_quiz.decimals(q['tolerance'])}f}"
+            assert shown not in g["wrong"] and shown in g["general"], g
     everything = parse_gift(built("_static/quizzes/all.gift"))
-    assert {g["name"] for g in gift} <= {g["name"] for g in everything}
+    numeric = {g["name"] for g in gift if g["type"] == "numeric"}
+    assert {g["name"] for g in gift} - numeric <= {g["name"] for g in everything}
+
+
+def test_all_gift_asks_each_question_once():
+    everything = parse_gift(built("_static/quizzes/all.gift"))
+    names = [g["name"] for g in everything]
+    assert len(names) == len(set(names))
+    answers = [g["answers"][0]["value"] for g in everything if g["type"] == "numeric"]
+    repeated = [a for a in answers if a != round(a) and answers.count(a) > 1]
+    assert not repeated, f"all.gift asks for the same value twice: {repeated}"
+
+
+def test_correct_option_is_not_always_in_one_place():
+    """The page shuffles each question's options (the same order in every build)."""
+    positions = []
+    for path in quiz_files():
+        page = built(f"book/{path.stem}.html")
+        for form in re.findall(r'<form class="lme-quiz-question lme-quiz-choice".*?</form>', page, re.S):
+            flags = re.findall(r'class="lme-quiz-option" data-correct="(true|false)"', form)
+            positions.append(flags.index("true"))
+    assert len(positions) >= 10
+    assert len(set(positions)) >= 3, f"the correct option is always at {set(positions)}"
+    assert max(positions.count(k) for k in set(positions)) <= 0.6 * len(positions), positions
 
 
 @pytest.mark.parametrize("path", quiz_files(), ids=lambda p: p.stem)
@@ -224,9 +250,11 @@ def test_quiz_works_with_the_keyboard_and_stays_accessible(browser, path):
         if q["type"] == "choice":
             wrong = next(k for k, o in enumerate(q["options"]) if not o.get("correct"))
             right = next(k for k, o in enumerate(q["options"]) if o.get("correct"))
-            page.focus(f"{form}-0")
+            # the options are shown shuffled: their ids keep the order of the quiz file
+            shown = page.locator(f"{form} input[type=radio]").evaluate_all("els => els.map(e => e.id)")
+            page.focus(f"#{shown[0]}")
             page.keyboard.press("Space")
-            for _ in range(wrong):
+            for _ in range(shown.index(f"{form[1:]}-{wrong}")):
                 page.keyboard.press("ArrowDown")
             _press_check(page, form)
             assert page.locator(f"{form} .lme-quiz-feedback").get_attribute("data-state") == "wrong"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import doctest
+import re
+import shutil
+import subprocess
 
-import lme_handouts
-import lme_quiz
-import lme_slides
 import pytest
-from teaching import parse_gift
+from teaching import ROOT, lme_bundles, lme_handouts, lme_quiz, lme_slides, parse_gift
 
 
-@pytest.mark.parametrize("module", [lme_quiz, lme_slides, lme_handouts])
+@pytest.mark.parametrize("module", [lme_quiz, lme_slides, lme_handouts, lme_bundles])
 def test_doctests(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
@@ -40,7 +40,7 @@ GOOD_CHOICE = """questions:
     (GOOD_CHOICE.replace("type: choice", "type: essay"), "'type' must be"),
     ("questions:\n  - id: n\n    type: numeric\n    prompt: How many?\n    answer: 0.17\n    tolerance: 0.01\n"
      "    why: Count.\n", "never a typed-in number"),
-    ("questions:\n  - id: n\n    type: numeric\n    prompt: How many?\n    answer: {glue: x}\n    tolerance: 0\n"
+    ("questions:\n  - id: n\n    type: numeric\n    prompt: How many?\n    answer: {glue: x}\n    tolerance: -1\n"
      "    why: Count.\n", "positive number"),
     ("questions:\n  - id: n\n    type: numeric\n    prompt: How many?\n    answer: {glue: x}\n    tolerance: 1\n"
      "    why: Count.\n    hint: no\n", "unknown keys"),
@@ -64,6 +64,11 @@ def test_numeric_answers_come_from_the_glued_values(tmp_path):
         lme_quiz.resolve(questions, {}.__getitem__, "x")
     with pytest.raises(lme_quiz.QuizError, match="not a number"):
         lme_quiz.resolve(questions, {"rho": "'p < 0.001'"}.__getitem__, "x")
+    # tolerance 0: a whole number, given exactly
+    exact = [dict(questions[0], tolerance=0)]
+    assert lme_quiz.resolve(exact, {"rho": "3"}.__getitem__, "x")[0]["value"] == 3
+    with pytest.raises(lme_quiz.QuizError, match="whole-number answer"):
+        lme_quiz.resolve(exact, {"rho": "0.17"}.__getitem__, "x")
 
 
 def test_gift_export_survives_every_reserved_character():
@@ -82,7 +87,7 @@ def test_gift_export_survives_every_reserved_character():
     assert read[0]["options"][0]["feedback"] == "a: b {c} #d ~e \\f"
     assert read[0]["options"][1]["feedback"] == "Because <code>x ~ y</code>."
     assert read[1]["answers"] == [{"value": 0.1683409, "tolerance": 0.005, "feedback": "Right. \\(\\rho\\) = 0.17."}]
-    assert read[1]["wrong"].startswith("Not quite: the answer is 0.17.")
+    assert "0.17" not in read[1]["wrong"] and read[1]["general"].startswith("The answer: 0.17.")
 
 
 def test_quiz_section_goes_before_the_exercises_unless_the_chapter_places_it():
@@ -106,3 +111,25 @@ def test_handouts_are_skipped_with_a_reason_without_chromium(monkeypatch):
     assert "Chromium was not found" in lme_handouts.enabled()
     monkeypatch.setenv("LME_HANDOUTS", "0")
     assert lme_handouts.enabled() == "LME_HANDOUTS=0"
+
+
+def test_student_r_script_of_the_practical_parses_and_holds_no_solution(tmp_path):
+    solved = ROOT / "book" / "r" / "practical.R"
+    student = lme_bundles.student_version(solved.read_text(encoding="utf-8"), lme_bundles.task_titles(solved))
+    assert student is not None
+    tasks = re.findall(r"^# ---- (task\d+) ----$", solved.read_text(encoding="utf-8"), re.M)
+    assert len(tasks) >= 9 and re.findall(r"^# ---- (task\d+) ----$", student, re.M) == tasks
+    assert all(f"# Your code for task {t[4:]}:" in student for t in tasks)
+    assert re.search(r"^# Task 1: ", student, re.M), "the tasks are headed by their titles from the chapter"
+    # no line of a task's code survives (the set-up's may: it runs as it is)
+    setup, _, rest = solved.read_text(encoding="utf-8").partition("# ---- task1 ----")
+    code = {line.strip() for line in rest.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    code -= {line.strip() for line in setup.splitlines()} | {"}", ")", "{"}
+    leaked = [line for line in student.splitlines() if line.strip() in code]
+    assert not leaked, leaked
+    if shutil.which("Rscript"):
+        path = tmp_path / "practical_student.R"
+        path.write_text(student, encoding="utf-8")
+        done = subprocess.run(["Rscript", "--vanilla", "-e", f"invisible(parse(file = '{path}'))"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr

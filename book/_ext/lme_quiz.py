@@ -21,8 +21,10 @@ build with a message naming the file and the question.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import random
 import re
 from pathlib import Path
 
@@ -102,8 +104,8 @@ def load_quiz(path: Path) -> list[dict]:
             _require(isinstance(answer, dict) and set(answer) == {"glue"} and isinstance(answer["glue"], str), at,
                      "'answer' must be {glue: name}, a value the chapter glues (never a typed-in number)")
             tol = q.get("tolerance")
-            _require(isinstance(tol, (int, float)) and not isinstance(tol, bool) and tol > 0, at,
-                     "'tolerance' must be a positive number")
+            _require(isinstance(tol, (int, float)) and not isinstance(tol, bool) and tol >= 0, at,
+                     "'tolerance' must be a positive number (or 0 for a whole-number answer)")
             _require(isinstance(q.get("why"), str) and q["why"].strip(), at, "'why' is missing")
         else:
             raise QuizError(f"{at}: 'type' must be 'choice' or 'numeric'")
@@ -135,16 +137,40 @@ def resolve(questions: list[dict], lookup, where: str) -> list[dict]:
             except KeyError:
                 raise QuizError(f"{where}, question {q['id']}: the chapter glues no value named {name!r}") from None
             q["value"] = glue_number(raw, name, f"{where}, question {q['id']}")
+            if q["tolerance"] == 0 and q["value"] != round(q["value"]):
+                raise QuizError(f"{where}, question {q['id']}: tolerance 0 needs a whole-number answer "
+                                f"({name} = {q['value']!r})")
         out.append(q)
     return out
+
+
+def shuffled(chapter: str, qid: str, options: list[dict]) -> list[tuple[int, dict]]:
+    """A question's options in the order the page shows them, each with its index in the file.
+
+    The order is drawn from a seed made of the chapter's and the question's names, so it is
+    the same in every build (the pages stay byte-identical) but differs between questions: the
+    correct option is not always in one place. Each option keeps its own explanation.
+
+    >>> opts = [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}]
+    >>> shuffled("04_x", "q1", opts) == shuffled("04_x", "q1", opts)
+    True
+    >>> sorted(k for k, _ in shuffled("04_x", "q1", opts))
+    [0, 1, 2, 3]
+    """
+    seed = int.from_bytes(hashlib.sha256(f"{chapter}/{qid}".encode()).digest()[:8], "big")
+    order = list(enumerate(options))
+    random.Random(seed).shuffle(order)
+    return order
 
 
 def decimals(tolerance: float) -> int:
     """Decimal places that show an answer to its tolerance: 0.005 -> 2, 0.05 -> 1, 0.5 -> 0.
 
-    >>> [decimals(t) for t in (0.005, 0.0005, 0.05, 0.5, 2)]
-    [2, 3, 1, 0, 0]
+    >>> [decimals(t) for t in (0.005, 0.0005, 0.05, 0.5, 2, 0)]
+    [2, 3, 1, 0, 0, 0]
     """
+    if tolerance == 0:  # a whole number, given exactly
+        return 0
     return max(0, math.ceil(-math.log10(2 * tolerance) - 1e-9))
 
 
@@ -229,7 +255,9 @@ class QuizDirective(SphinxDirective):
         if q["type"] == "choice":
             fieldset = _el("fieldset")
             fieldset += _el("legend", prompt, id=prompt_id)
-            for k, option in enumerate(q["options"]):
+            # shown shuffled (the same order in every build); the id keeps the option's
+            # index in the quiz file, so that a link or a test can name an option
+            for k, option in shuffled(name, q["id"], q["options"]):
                 oid = f"{qid}-{k}"
                 row = _el("div", class_="lme-quiz-option", data_correct="true" if option.get("correct") else "false")
                 row += _el("input", type="radio", name=qid, id=oid, value=str(k))
@@ -303,11 +331,40 @@ def gift(chapter: str, title: str, questions: list[dict]) -> str:
             lines += [f"::{name}::{text}{{", *answers, "}", ""]
         else:
             why = gift_escape(_markdown_html(q["why"]))
+            shown = f"{q['value']:.{decimals(q['tolerance'])}f}"
+            # a wrong try gets no answer (a student may try again); the worked answer is the
+            # general feedback, which Moodle shows once the question is finished
             lines += [f"::{name}::{text}{{#",
                       f"\t={_number(q['value'])}:{_number(q['tolerance'])}#Right. {why}",
-                      f"\t~#Not quite: the answer is {q['value']:.{decimals(q['tolerance'])}f}. {why}",
+                      "\t~#Not quite: check your working and try again.",
+                      f"\t####{gift_escape('The answer: ' + shown + '. ')}{why}",
                       "}", ""]
     return "\n".join(lines)
+
+
+def first_asked(questions: list[dict], asked: set) -> list[dict]:
+    """The questions not asked before in the book, for ``all.gift``: a numeric question whose
+    answer is one already asked for (the same glued name, or the same non-integer value to ten
+    significant digits: the same quantity glued by two chapters) is left out.
+
+    >>> asked = set()
+    >>> q = {"id": "a", "type": "numeric", "answer": {"glue": "lam"}, "value": 0.2880123}
+    >>> [len(first_asked([q], asked)), len(first_asked([dict(q, answer={"glue": "lam_min"})], asked))]
+    [1, 0]
+    >>> len(first_asked([dict(q, answer={"glue": "n"}, value=65.0)], asked))
+    1
+    """
+    kept = []
+    for q in questions:
+        if q["type"] == "numeric":
+            keys = {("glue", q["answer"]["glue"])}
+            if q["value"] != round(q["value"]):
+                keys.add(("value", _number(q["value"])))
+            if keys & asked:
+                continue
+            asked.update(keys)
+        kept.append(q)
+    return kept
 
 
 def quiz_chapters(app) -> dict[str, Path]:
@@ -339,6 +396,7 @@ def _write_gift(app, exception) -> None:
     out = Path(app.outdir) / OUT_DIR
     out.mkdir(parents=True, exist_ok=True)
     everything = []
+    asked: set[tuple[str, float]] = set()
     for docname, path in quiz_chapters(app).items():
         try:
             values = _glue_values(app, docname)
@@ -346,9 +404,9 @@ def _write_gift(app, exception) -> None:
         except QuizError as exc:
             logger.warning(str(exc))
             continue
-        text = gift(Path(docname).name, _page_title(app, docname), questions)
-        (out / f"{Path(docname).name}.gift").write_text(text, encoding="utf-8")
-        everything.append(text)
+        chapter, title = Path(docname).name, _page_title(app, docname)
+        (out / f"{chapter}.gift").write_text(gift(chapter, title, questions), encoding="utf-8")
+        everything.append(gift(chapter, title, first_asked(questions, asked)))
     (out / "all.gift").write_text("\n".join(everything), encoding="utf-8")
 
 
