@@ -84,20 +84,56 @@ def _links(app, pagename, templatename, context, doctree) -> None:
             break
 
 
+def lecture_minutes(chapters: list[dict], sessions: list[list[int]], minutes: int) -> dict[str, int]:
+    """Minutes of lecture for each chapter's deck: each session's ``minutes`` shared between its
+    chapters in proportion to their core reading time (``book/path.yml``).
+
+    >>> lecture_minutes([{"file": "a", "reading": 20}, {"file": "b", "reading": 30}, {"file": "c", "reading": 10}],
+    ...                 [[1, 2], [3]], 50)
+    {'a': 20, 'b': 30, 'c': 50}
+    """
+    out = {}
+    for session in sessions:
+        members = [chapters[i - 1] for i in session if 0 < i <= len(chapters)]
+        total = sum(int(ch["reading"]) for ch in members) or 1
+        for ch in members:
+            out[ch["file"]] = round(minutes * int(ch["reading"]) / total)
+    return out
+
+
+def _sessions(text: str) -> list[list[int]]:
+    """``"1-4, 5-8"`` -> ``[[1, 2, 3, 4], [5, 6, 7, 8]]``."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        out.append(list(range(int(first), int(last or first) + 1)))
+    return out
+
+
 class TeachingMaterials(SphinxDirective):
-    """The instructor page's table: every core chapter's time and materials."""
+    """The instructor page's table: every core chapter's time, lecture minutes and materials.
+
+    ``:sessions: 1-4, 5-8`` and ``:session-minutes: 50`` give the lecture plan: the chapters
+    (by their place on the path) whose decks each session shows, and its length.
+    """
+
+    option_spec = {"sessions": str, "session-minutes": int}
 
     def run(self):
         from lme_path import hours, load_path
 
         self.env.note_dependency(str(load_path.__globals__["PATH_FILE"]))
+        spec = load_path()
+        lecture = lecture_minutes(spec["chapters"], _sessions(self.options.get("sessions", "")),
+                                  self.options.get("session-minutes", 50))
         table = nodes.table(classes=["lme-teaching-table"])
-        group = nodes.tgroup(cols=4)
+        group = nodes.tgroup(cols=5)
         table += group
-        for width in (30, 12, 40, 18):
+        for width in (28, 11, 13, 32, 16):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
-        head += self._row(["Chapter", "Core time", "For the lecture and the quiz", "For students"], header=True)
+        head += self._row(["Chapter", "Core time", "Lecture", "For the lecture and the quiz", "For students"],
+                          header=True)
         group += head
         body = nodes.tbody()
         for ch, docname in _core_chapters(self.env):
@@ -113,7 +149,11 @@ class TeachingMaterials(SphinxDirective):
                 teaching += nodes.reference("", text, refuri=href)
             student = nodes.paragraph()
             student += nodes.reference("", "student notebook", refuri=f"../_static/student/{ch['file']}.ipynb")
-            body += self._row([link, hours(ch["core_minutes"]), teaching, student])
+            if ch["file"] in lecture:
+                slot = f"about {lecture[ch['file']]} min"
+            else:
+                slot = "the practical" if ch.get("exercises", 0) > ch["reading"] else "—"
+            body += self._row([link, hours(ch["core_minutes"]), slot, teaching, student])
         group += body
         extras = nodes.paragraph(classes=["lme-teaching-extras"])
         extras += nodes.Text("Every chapter's quiz in one file: ")

@@ -1,6 +1,6 @@
 // Start a chapter's slide deck: reveal.js with speaker notes, then the book's own chart
 // renderer (lme-charts.js) once every slide is laid out, so that charts take their real width.
-// Slides whose content is taller than the canvas are scaled down to fit.
+// Slides whose content is taller or wider than the canvas are scaled down to fit.
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("lme-deck-config").textContent);
@@ -43,12 +43,20 @@
     });
   }
 
+  // A slide whose content is taller or wider than the canvas (a wide table, a long line of
+  // output) is zoomed out until all of it shows; the tests keep that zoom readable (>= 0.6).
   function fit() {
     slides().forEach(function (slide) {
       slide.style.zoom = "";
+      delete slide.dataset.lmeFit;
       var natural = slide.scrollHeight;
-      if (natural > config.height) {
-        var zoom = Math.max(0.5, config.height / natural);
+      var wide = slide.scrollWidth;
+      slide.querySelectorAll("*").forEach(function (el) {
+        wide = Math.max(wide, el.scrollWidth + (el.getBoundingClientRect().left - slide.getBoundingClientRect().left) / Reveal.getScale());
+      });
+      var zoom = Math.min(1, config.height / natural, config.width / wide);
+      if (zoom < 0.995) {
+        zoom = Math.max(0.5, zoom);
         slide.style.zoom = String(zoom);
         slide.dataset.lmeFit = zoom.toFixed(2);
       }
