@@ -40,7 +40,7 @@ def glue_values(chapter: str) -> dict:
 @pytest.mark.parametrize("chapter", CORE)
 def test_core_chapter_has_a_deck_of_at_least_eight_slides(chapter):
     deck = built(f"slides/{chapter}.html")
-    slides = len(re.findall(r"<section data-lme-kind=\"(markdown|code)\"", deck))
+    slides = len(re.findall(r"<section data-lme-kind=\"(markdown|code|outline)\"", deck))
     assert slides >= MIN_SLIDES, (
         f"{chapter}: its deck has {slides} slide(s) from the chapter, at least {MIN_SLIDES} are needed. "
         f"Tag cells of book/{chapter}.md with 'slide' (see CONTRIBUTING.md, 'Slides').")
@@ -65,6 +65,50 @@ def test_deck_shows_the_pages_numbers_and_speaker_notes():
         assert spec in page  # the very chart of the page
     assert deck.count('<aside class="notes">') >= 3
     assert "cdn." not in deck and not re.search(r'src="(https?:)?//', deck)
+
+
+CONTENT_SLIDE = re.compile(r'<section data-lme-kind="(?:markdown|code|outline)"[^>]*>(.*?)</section>', re.S)
+
+
+@pytest.mark.parametrize("chapter", CORE)
+def test_every_content_slide_has_speaker_notes(chapter):
+    """The instructor page promises notes on every slide: the chapter's own, or its prose."""
+    slides = CONTENT_SLIDE.findall(built(f"slides/{chapter}.html"))
+    assert slides
+    for i, slide in enumerate(slides, start=1):
+        notes = re.search(r'<aside class="notes">(.*?)</aside>', slide, re.S)
+        text = re.sub(r"<[^>]+>", "", notes.group(1)).strip() if notes else ""
+        assert text, f"{chapter}: slide {i} ({re.sub(r'<[^>]+>', '', slide)[:80]!r}) has no speaker notes"
+
+
+@pytest.mark.parametrize("chapter", CORE)
+def test_deck_ends_with_its_takeaways_once_and_shows_no_tab_set(chapter):
+    deck = built(f"slides/{chapter}.html")
+    titles = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<section[^>]*><h2>(.*?)</h2>", deck, re.S)]
+    assert sum(t.startswith("Key takeaways") for t in titles) == 1, titles
+    assert "sd-tab-set" not in deck, f"{chapter}: a tab set on a slide (every tab should be a slide of its own)"
+
+
+def test_going_further_slides_are_badged():
+    from lme_path import load_path
+
+    optional = sum(built(f"slides/{c}.html").count('data-lme-optional="yes"') for c in CORE)
+    if any(ch.get("going_further") for ch in load_path()["chapters"]):
+        assert optional > 0
+    for chapter in CORE:
+        deck = built(f"slides/{chapter}.html")
+        for section in re.findall(r'<section data-lme-kind="[a-z]+"[^>]*data-lme-optional="yes"[^>]*>.*?</h2>', deck, re.S):
+            assert 'class="lme-slide-optional"' in section
+
+
+def test_practical_deck_has_a_slide_for_every_task():
+    from lme_path import load_path
+
+    entry = next(ch for ch in load_path()["chapters"] if ch["file"] == "09_practical")
+    deck = built("slides/09_practical.html")
+    for heading in entry["core"]:
+        if heading.startswith("Task"):
+            assert f"<h2>{heading}" in deck.replace("’", "'"), heading
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +140,17 @@ def open_page(browser, rel, width=1280, height=720, media=None):
 
 
 SLIDE_STATE = """() => [...document.querySelectorAll('.reveal .slides > section')].map(s => {
-    const top = s.getBoundingClientRect().top;
-    let bottom = top;
+    const box = s.getBoundingClientRect();
+    let bottom = box.top, right = box.left;
     s.querySelectorAll('*').forEach(e => { bottom = Math.max(bottom, e.getBoundingClientRect().bottom); });
-    return {height: (bottom - top) / Reveal.getScale(), fit: s.dataset.lmeFit || ''};
+    // what shows (the clipped text for screen readers is left out); a box that scrolls counts whole
+    s.querySelectorAll('h2, p, li, table, pre, img, figure, .vega-embed > svg, mjx-container > svg, .lme-output, .highlight')
+        .forEach(e => {
+            const r = e.getBoundingClientRect();
+            if (r.width > 1) right = Math.max(right, r.right + Math.max(0, e.scrollWidth - e.clientWidth) * Reveal.getScale());
+        });
+    return {height: (bottom - box.top) / Reveal.getScale(), width: (right - box.left) / Reveal.getScale(),
+            fit: s.dataset.lmeFit || '', title: (s.querySelector('h2, h1') || {}).textContent || ''};
 })"""
 
 
@@ -129,6 +180,7 @@ def test_deck_opens_draws_and_steps_through_without_error(browser, chapter):
     assert (config["width"], config["height"]) == (1024, 576)
     for i, slide in enumerate(state):
         assert slide["height"] <= config["height"] + 2, f"{chapter}: slide {i + 1} runs off the bottom ({slide})"
+        assert slide["width"] <= config["width"] + 2, f"{chapter}: slide {i + 1} is cut off at the right ({slide})"
         assert not slide["fit"] or float(slide["fit"]) >= 0.6, (
             f"{chapter}: slide {i + 1} had to be shrunk to {slide['fit']} to fit: too much on one slide")
 
@@ -197,7 +249,7 @@ def test_gift_export_holds_every_question_with_the_chapters_numbers(path):
             assert [o["correct"] for o in g["options"]] == [bool(o.get("correct")) for o in q["options"]]
             assert all(o["feedback"] for o in g["options"]), f"{g['name']}: an option without feedback"
         else:
-            expected = float(values[q["answer"]["glue"]]["data"]["text/plain"])
+            expected = lme_quiz.glue_number(values[q["answer"]["glue"]], q["answer"]["glue"], path.stem)
             (answer,) = g["answers"]
             assert math.isclose(answer["value"], expected, rel_tol=1e-8), (g["name"], answer, expected)
             assert answer["tolerance"] == q["tolerance"] and answer["feedback"] and g["wrong"]
@@ -264,7 +316,7 @@ def test_quiz_works_with_the_keyboard_and_stays_accessible(browser, path):
             assert page.locator(f"{form} .lme-quiz-feedback").get_attribute("data-state") == "right"
             assert page.locator(f"{form} .lme-quiz-why").evaluate_all("els => els.every(e => !e.hidden)")
         else:
-            value = float(values[q["answer"]["glue"]]["data"]["text/plain"])
+            value = lme_quiz.glue_number(values[q["answer"]["glue"]], q["answer"]["glue"], path.stem)
             field = page.locator(f"{form} input.lme-quiz-input")
             field.fill(str(value + 3 * q["tolerance"]))
             field.press("Enter")

@@ -200,6 +200,15 @@ def collect_slides(doctree: nodes.document) -> list[Slide]:
                 target = slides[-1].later if crossed else slides[-1].after
                 if len(target) < NOTES_BLOCKS and not (crossed and slides[-1].after):
                     target.append(node)
+    for i, slide in enumerate(slides):
+        if slide.speaker_notes:
+            continue
+        # a slide with no prose of its own around it: its section's opening prose, or that of
+        # the slide after it in the same section, or the enclosing section's
+        following = slides[i + 1].after if i + 1 < len(slides) and slides[i + 1].section is slide.section else []
+        parent = slide.section.parent if slide.section is not None else None
+        slide.later = (_first_prose(slide.section) or following
+                       or (_first_prose(parent) if isinstance(parent, nodes.section) else []))
     return slides
 
 
@@ -216,7 +225,10 @@ TAKEAWAYS = "Key takeaways"
 
 
 def _section_titled(doctree: nodes.document, text: str) -> nodes.section | None:
-    return next((s for s in doctree.findall(nodes.section) if (t := _title(s)) is not None and t.astext() == text),
+    def same(title: str) -> bool:
+        return title.replace("\u2019", "'") == text
+
+    return next((s for s in doctree.findall(nodes.section) if (t := _title(s)) is not None and same(t.astext())),
                 None)
 
 
@@ -229,13 +241,20 @@ def _first_prose(section: nodes.section | None, limit: int = NOTES_BLOCKS) -> li
 def takeaways_slide(doctree: nodes.document, slides: list[Slide]) -> Slide | None:
     """A slide of the chapter's Key takeaways, unless one of its slides already shows them."""
     section = _section_titled(doctree, TAKEAWAYS)
-    if section is None or any(s.section is section or (s.anchor and s.anchor in section["ids"]) for s in slides):
+    if section is None:
+        return None
+    whats_next = _first_prose(_section_titled(doctree, "What's next"))
+    shown = [s for s in slides if s.section is section or (s.anchor and s.anchor in section["ids"])]
+    if shown:
+        for s in shown:
+            if not s.notes and not s.after:
+                s.later = whats_next or s.later
         return None
     body = [c for c in section.children if not isinstance(c, nodes.title) and _is_prose(c)]
     if not body:
         return None
     return Slide(_title(section), body, "markdown", _anchor(section), section=section,
-                 later=_first_prose(_section_titled(doctree, "What's next")))
+                 later=whats_next)
 
 
 def outline_slides(doctree: nodes.document, core: list[str], minutes: dict) -> list[Slide]:

@@ -45,14 +45,23 @@
 
   // A slide whose content is taller or wider than the canvas (a wide table, a long line of
   // output) is zoomed out until all of it shows; the tests keep that zoom readable (>= 0.6).
+  // what shows on a slide (not the hidden text for screen readers, which is clipped)
+  var VISIBLE = "h2, p, li, table, pre, img, figure, .vega-embed > svg, .vega-embed > canvas, mjx-container > svg, " +
+    ".lme-output, .highlight, .admonition";
+
   function fit() {
     slides().forEach(function (slide) {
       slide.style.zoom = "";
       delete slide.dataset.lmeFit;
       var natural = slide.scrollHeight;
-      var wide = slide.scrollWidth;
-      slide.querySelectorAll("*").forEach(function (el) {
-        wide = Math.max(wide, el.scrollWidth + (el.getBoundingClientRect().left - slide.getBoundingClientRect().left) / Reveal.getScale());
+      var wide = config.width;
+      var left = slide.getBoundingClientRect().left;
+      var scale = Reveal.getScale();
+      slide.querySelectorAll(VISIBLE).forEach(function (el) {
+        var box = el.getBoundingClientRect();
+        if (box.width > 1) {
+          wide = Math.max(wide, (box.right - left) / scale + Math.max(0, el.scrollWidth - el.clientWidth));
+        }
       });
       var zoom = Math.min(1, config.height / natural, config.width / wide);
       if (zoom < 0.995) {
