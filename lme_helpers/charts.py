@@ -314,7 +314,9 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
                                        range=[PALETTE[3], "#888888", PALETTE[0]]))
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
     base = alt.Chart(shown[["level", "estimate", "low", "high", "differs"]])
-    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"])
+    # anchored at the right end of a narrow plot, the title runs left under the names instead of
+    # past the chart's right edge (where a phone cuts it off)
+    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"], axis=alt.Axis(titleAnchor="end", titleAlign="right"))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     rules = base.mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=colour)
