@@ -566,6 +566,17 @@ def _context(nb) -> _Context:
                 visible_reads |= _loads(stmt)
         if _hidden(c):
             hidden.append(c.source)
+    # a function that hidden code defines from machinery (a table that needs lme4's results)
+    # is machinery too: the calls to it go with it
+    grown = True
+    while grown:
+        grown = False
+        for source in hidden:
+            for stmt, _ in _statements(source) or []:
+                if (isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and stmt.name not in machinery_bound
+                        and _loads(stmt) & machinery_bound):
+                    machinery_bound.add(stmt.name)
+                    grown = True
     bound = set()
     for source in hidden:
         bound |= _names(source, ast.Store)
