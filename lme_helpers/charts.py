@@ -54,6 +54,8 @@ __all__ = [
 
 # Okabe & Ito (2008) palette, distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+MEAN_RED = "#B2182B"
+"""The red of the group-mean ticks in strip plots."""
 HEIGHT = 300
 MAX_ROWS = 5000
 SIGNIFICANT = 4
@@ -312,7 +314,9 @@ def _named_extremes(b: pd.DataFrame, result: LMEResult, term: str, level: float,
                                        range=[PALETTE[3], "#888888", PALETTE[0]]))
     term_label = "intercept" if term == "(Intercept)" else f"slope of {term}"
     base = alt.Chart(shown[["level", "estimate", "low", "high", "differs"]])
-    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"])
+    # anchored at the right end of a narrow plot, the title runs left under the names instead of
+    # past the chart's right edge (where a phone cuts it off)
+    x = alt.X("low:Q", title=["Predicted effect", f"({term_label})"], axis=alt.Axis(titleAnchor="end", titleAlign="right"))
     tooltip = [alt.Tooltip("level:N", title=label), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("low:Q", format=".3f", title="lower"), alt.Tooltip("high:Q", format=".3f", title="upper")]
     rules = base.mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=colour)
@@ -651,7 +655,8 @@ def strip_by_group(data: pd.DataFrame, y: str, group: str, n_groups: int = 12, l
         tooltip=[alt.Tooltip(f"{group}:N", title=label), f"{y}:Q"])
     m = pd.DataFrame({group: means.index, "mean": means.values})
     mean_value = alt.X("mean:Q") if rows else alt.Y("mean:Q")
-    mean_marks = alt.Chart(m).mark_tick(color=PALETTE[3], thickness=3, size=18 if rows else 26).encode(
+    # a clear red (the captions say "red ticks"), distinct from the blue dots for colour-blind readers too
+    mean_marks = alt.Chart(m).mark_tick(color=MEAN_RED, thickness=3, size=18 if rows else 26).encode(
         **{key: pos, other: mean_value},
         tooltip=[alt.Tooltip(f"{group}:N", title=label), alt.Tooltip("mean:Q", format=".3f")])
     title = title or (f"Pupils in the same {label} resemble each other" if label == "school"

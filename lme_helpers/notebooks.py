@@ -13,7 +13,12 @@ plain notebook that runs anywhere the book's requirements are installed:
   code cell for the answer, tagged with the exercise label in ``metadata["exercise"]``;
 - the book's machinery is taken out of the code: ``glue`` and ``claim`` calls, imports of
   ``lme_helpers.book``, ``.sidebyside`` and ``.rbridge``, parity tables, and whatever only
-  they use; a Python-and-R tab set (``SideBySide``) becomes the Python code it ran.
+  they use; a Python-and-R tab set (``SideBySide``) becomes the Python code it ran;
+- text that only the page can keep (a download menu, tabs, hidden solutions) goes between the
+  MyST comment lines ``% page-only`` and ``% end page-only``, which leave it on the page and out
+  of the notebook; a comment line ``% notebook: ...`` is the notebook's own wording, invisible on
+  the page; other ``%`` comment lines are dropped;
+- a first code cell says, in comments, how to install ``lme_helpers`` outside the book.
 
 :func:`reinsert_solutions` puts the solutions back (as the same plain code), which is how the
 tests check that a completed student notebook runs from top to bottom.
@@ -34,7 +39,7 @@ if TYPE_CHECKING:
     import nbformat
 
 __all__ = ["student_notebook", "reinsert_solutions", "solution_cells", "has_exercises", "to_markdown",
-           "plain_code", "read_glue", "MYST_LEFTOVERS"]
+           "plain_code", "read_glue", "notebook_text", "install_hint", "MYST_LEFTOVERS"]
 
 _START = re.compile(r"^```\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*```\s*$", re.M)
 _END = re.compile(r"^```\{solution-end\}\s*\n```\s*$", re.M)
@@ -474,6 +479,42 @@ def _split(text: str):
         yield "text", text[pos:]
 
 
+_PAGE_ONLY = re.compile(r"^%\s*page-only\s*\n.*?^%\s*end page-only\s*(\n|$)", re.M | re.S)
+_NOTEBOOK_LINE = re.compile(r"^%\s*notebook:\s?(.*)$", re.M)
+_COMMENT_LINE = re.compile(r"^%.*(\n|$)", re.M)
+
+
+def notebook_text(text: str) -> str:
+    r"""A chapter's Markdown as the notebook has it: page-only blocks out, notebook-only lines in.
+
+    Examples
+    --------
+    >>> notebook_text("Read on.\n% page-only\nOpen the tab.\n% end page-only\n% notebook: Run the cell.\n% a note")
+    'Read on.\nRun the cell.\n'
+    """
+    text = _PAGE_ONLY.sub("", text)
+    text = _NOTEBOOK_LINE.sub(lambda m: m.group(1), text)
+    return _COMMENT_LINE.sub("", text)
+
+
+def install_hint(path: str | Path) -> str:
+    """The commented first cell of a student notebook: how to install ``lme_helpers`` with its data.
+
+    The repository comes from the book's ``_config.yml`` (as on the page on running the book).
+    """
+    url = None
+    for folder in Path(path).resolve().parents:
+        config = folder / "_config.yml"
+        if config.exists():
+            found = re.search(r"^repository:\s*\n(?:\s+\S.*\n)*?\s+url:\s*(\S+)", config.read_text(), re.M)
+            url = found.group(1).rstrip("/") if found else None
+            break
+    source = f"git+{url}" if url else "git+<the book's repository>"
+    return ("# Outside the book's own environment (Binder, Colab, your computer), install the book's\n"
+            "# helper package and its data once, then restart the kernel:\n"
+            f'# pip install "lme_helpers @ {source}"\n')
+
+
 def _read(path: str | Path) -> nbformat.NotebookNode:
     import jupytext  # imported here: the book's build checks pages for exercises without it
 
@@ -525,6 +566,17 @@ def _context(nb) -> _Context:
                 visible_reads |= _loads(stmt)
         if _hidden(c):
             hidden.append(c.source)
+    # a function that hidden code defines from machinery (a table that needs lme4's results)
+    # is machinery too: the calls to it go with it
+    grown = True
+    while grown:
+        grown = False
+        for source in hidden:
+            for stmt, _ in _statements(source) or []:
+                if (isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and stmt.name not in machinery_bound
+                        and _loads(stmt) & machinery_bound):
+                    machinery_bound.add(stmt.name)
+                    grown = True
     bound = set()
     for source in hidden:
         bound |= _names(source, ast.Store)
@@ -581,6 +633,7 @@ def student_notebook(path: str | Path, glue: dict | None = None) -> nbformat.Not
     ctx = _context(nb)
     exercises: list = []
     out = nbformat.v4.new_notebook()
+    out.cells.append(nbformat.v4.new_code_cell(install_hint(path)))
     for item, label in _walk(nb):
         if isinstance(item, tuple):
             kind, lab = item
@@ -592,7 +645,7 @@ def student_notebook(path: str | Path, glue: dict | None = None) -> nbformat.Not
         if label is not None:
             continue  # inside a solution: left out
         if item.cell_type == "markdown":
-            text = to_markdown(item.source, glue, book, exercises)
+            text = to_markdown(notebook_text(item.source), glue, book, exercises)
             if text.strip():
                 out.cells.append(nbformat.v4.new_markdown_cell(text))
         elif item.cell_type == "code":

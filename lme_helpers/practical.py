@@ -8,8 +8,9 @@ answer passes with a line that says what was checked, never the number; an answe
 known mistake gives fails with that mistake named; anything else fails with hints. Failing
 checks raise ``AssertionError``, so that running a notebook from top to bottom stops there.
 
-Pass answers as computed, not rounded: the tolerances are tight enough to tell the right
-answer from the mistakes, which can lie close to it.
+Pass answers as computed, or rounded as the page prints them (three decimals): the tolerance is
+never less than half a unit in the third decimal, and never so wide that it reaches the answer
+of a known mistake, which can lie close to the right one.
 
 The answers are computed from the data by :func:`reference_answers` and kept in
 :data:`ANSWERS`, so that a check costs nothing; the tests recompute them.
@@ -66,6 +67,10 @@ ANSWERS: dict = {
 
 REL_TOL = 0.005
 """Largest accepted relative difference from the right answer, unless a mistake lies closer."""
+
+DECIMALS = 3
+"""The decimals the page prints: an answer rounded to them is accepted (an absolute floor of half
+a unit in the last decimal), unless a known mistake lies so close that the floor would reach it."""
 
 
 # --------------------------------------------------------------------------
@@ -129,7 +134,7 @@ def _say(text: str) -> None:
 
 
 def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str, passed: str,
-            hint: str, log: bool = False) -> None:
+            hint: str, log: bool = False, decimals: int | None = DECIMALS) -> None:
     """Compare ``value`` with the ``right`` answer and with the answers ``mistakes`` give.
 
     Parameters
@@ -146,10 +151,13 @@ def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str
     hint : str
         What to check when the answer matches neither the right answer nor a known mistake.
     log : bool
-        Compare on the log scale (for p-values).
+        Compare on the log scale (for p-values; no absolute floor then).
+    decimals : int or None
+        The answer rounded to this many decimals is accepted: the tolerance is at least half a
+        unit in that decimal. ``None``: no floor.
 
-    The tolerance is :data:`REL_TOL` of the right answer, or less where a mistake lies
-    closer: never more than 40% of the distance to the nearest mistake.
+    The tolerance is the larger of :data:`REL_TOL` of the right answer and half a unit in the
+    last printed decimal, but never more than 40% of the distance to the nearest mistake.
 
     Examples
     --------
@@ -159,6 +167,8 @@ def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str
     Traceback (most recent call last):
     ...
     AssertionError: ✗ The ICC is not right: it is what you get when you fitted by ML.
+    >>> verdict(-0.004, -0.00437, {"you dropped the slope": -0.00684}, what="The gap", passed="rounded.", hint="-")
+    ✓ Right: rounded.
     """
     def scale(x: float) -> float:
         return math.log10(max(abs(x), 1e-300)) if log else x
@@ -166,6 +176,8 @@ def verdict(value: float, right: float, mistakes: dict[str, float], *, what: str
     v, r = scale(value), scale(right)
     distances = {name: abs(scale(m) - r) for name, m in mistakes.items() if abs(scale(m) - r) > 0}
     tol = REL_TOL * abs(r) if r != 0 else REL_TOL
+    if decimals is not None and not log:
+        tol = max(tol, 0.5 * 10.0 ** -decimals * (1 + 1e-9))
     if distances:
         tol = min(tol, 0.4 * min(distances.values()))
     if abs(v - r) <= tol:

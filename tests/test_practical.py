@@ -43,6 +43,16 @@ def test_right_answers_pass_and_stay_quiet_about_them(capsys):
     assert capsys.readouterr().out.count("✓ Right") == 2
 
 
+def test_answers_rounded_as_the_page_prints_them_pass(capsys):
+    for check, key in [(P.check_ols_slope, "ols_slope"), (P.check_icc_p8, "icc_p8"),
+                       (P.check_icc_att8, "icc_att8"), (P.check_icc_ofsted, "icc_ofsted"),
+                       (P.check_disadvantage, "disadv"), (P.check_region_variance, "tau_region")]:
+        passes(check, round(A[key], P.DECIMALS), capsys=capsys)
+    P.check_academy(*(round(v, P.DECIMALS) for v in A["academy"]))  # -0.004, -0.043, 0.035 as printed
+    assert capsys.readouterr().out.count("✓ Right") == 2
+    fails(P.check_academy, round(A["academy_no_slope"], P.DECIMALS), *A["academy"][1:], naming="dropped the random slope")
+
+
 def test_the_common_mistakes_are_caught_and_named():
     fails(P.check_counts, A["n_all"], A["n_authorities"], A["n_regions"], naming="every school in the file")
     fails(P.check_counts, A["n_schools"], A["n_regions"], A["n_regions"], naming="LANAME")

@@ -78,7 +78,12 @@ names(effects) <- rownames(ranef(disadvantage)$LANAME)
 fixed_part <- predict(disadvantage, re.form = NA)
 raw <- tapply(schools$P8MEA - fixed_part, schools$LANAME, mean)  # each authority's own mean residual
 n <- as.vector(table(schools$LANAME)[names(effects)])
-moves <- data.frame(n = n, raw = raw[names(effects)], shrunk = effects, pulled = raw[names(effects)] - effects)
+intercept <- fixef(disadvantage)[["(Intercept)"]]  # the fixed intercept, as lh.shrinkage adds it
+tau2 <- as.data.frame(VarCorr(disadvantage))$vcov[1]
+lambda <- tau2 / (tau2 + sigma(disadvantage)^2 / n)
+moves <- data.frame(n = n, no_pooling = intercept + raw[names(effects)], complete_pooling = intercept,
+                    partial_pooling = intercept + effects, shrinkage = lambda,
+                    pulled = raw[names(effects)] - effects)
 print(round(head(moves[order(-abs(moves$pulled)), ], 5), 3))
 
 # ---- task9 ----
