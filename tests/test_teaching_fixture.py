@@ -66,8 +66,10 @@ def test_deck_follows_the_chapters_tags_in_order(site):
     ]
     first, second, chart, table = found
     assert "(1)" in first["body"] and "\\gamma_{00}" in first["body"]
-    assert "speaker note" in first["notes"] and not second["notes"]
-    assert "Text between the slides" not in deck  # untagged text stays on the page
+    assert "speaker note" in first["notes"]  # the chapter's notes cell
+    assert "The ICC is" not in second["notes"]  # notes never repeat what the slide shows
+    for s in found:  # untagged text stays off the slides (the prose may make speaker notes)
+        assert "Text between the slides" not in s["body"].split('<aside class="notes">')[0]
     rho = json.loads((html.parent / "jupyter_execute" / "book" / "04_null_model_icc.glue.json").read_text())["rho"]
     assert f"{float(rho['data']['text/plain']):.3f}" in second["body"]
     assert 'href="../book/04_null_model_icc.html#equation-eq-fixture-null"' in second["body"]

@@ -200,6 +200,14 @@ def collect_slides(doctree: nodes.document) -> list[Slide]:
                 target = slides[-1].later if crossed else slides[-1].after
                 if len(target) < NOTES_BLOCKS and not (crossed and slides[-1].after):
                     target.append(node)
+    # what a slide shows or a notes cell says is not prose for another slide's notes
+    shown = {id(n) for s in slides for block in s.body + s.notes for n in block.findall()}
+
+    def opening(section) -> list[nodes.Node]:
+        if not isinstance(section, nodes.section):
+            return []
+        return [c for c in section.children if _is_prose(c) and id(c) not in shown][:NOTES_BLOCKS]
+
     for i, slide in enumerate(slides):
         if slide.speaker_notes:
             continue
@@ -207,8 +215,7 @@ def collect_slides(doctree: nodes.document) -> list[Slide]:
         # the slide after it in the same section, or the enclosing section's
         following = slides[i + 1].after if i + 1 < len(slides) and slides[i + 1].section is slide.section else []
         parent = slide.section.parent if slide.section is not None else None
-        slide.later = (_first_prose(slide.section) or following
-                       or (_first_prose(parent) if isinstance(parent, nodes.section) else []))
+        slide.later = opening(slide.section) or following or opening(parent)
     return slides
 
 
@@ -236,6 +243,45 @@ def _first_prose(section: nodes.section | None, limit: int = NOTES_BLOCKS) -> li
     if section is None:
         return []
     return [c for c in section.children if _is_prose(c)][:limit]
+
+
+TAKEAWAYS_CHARS = 800  # a longer list of takeaways goes on two slides
+
+
+def _halves(body: list[nodes.Node]) -> list[list[nodes.Node]]:
+    """The takeaways on one slide, or on two when they are long: a single list is cut between
+    its items where about half the text has gone by."""
+    lists = [n for n in body if isinstance(n, (nodes.bullet_list, nodes.enumerated_list))]
+    if sum(len(n.astext()) for n in body) <= TAKEAWAYS_CHARS or len(lists) != 1 or len(lists[0].children) < 2:
+        return [body]
+    items = list(lists[0].children)
+    total, run, cut = sum(len(i.astext()) for i in items), 0, 1
+    for k, item in enumerate(items[:-1], start=1):
+        run += len(item.astext())
+        cut = k
+        if run >= total / 2:
+            break
+    first, second = lists[0].copy(), lists[0].copy()
+    first.extend(i.deepcopy() for i in items[:cut])
+    second.extend(i.deepcopy() for i in items[cut:])
+    at = body.index(lists[0])
+    return [body[:at] + [first], [second] + body[at + 1:]]
+
+
+def takeaways_slides(doctree: nodes.document, slides: list[Slide]) -> list[Slide]:
+    """The slides of the chapter's Key takeaways (two when the list is long), unless one of its
+    slides already shows them."""
+    slide = takeaways_slide(doctree, slides)
+    return [] if slide is None else _split(slide)
+
+
+def _split(slide: Slide) -> list[Slide]:
+    parts = _halves(slide.body)
+    if len(parts) == 1:
+        return [slide]
+    more = nodes.title("", f"{slide.title.astext()} (continued)") if slide.title is not None else None
+    return [Slide(slide.title, parts[0], slide.source, slide.anchor, section=slide.section, later=slide.later),
+            Slide(more, parts[1], slide.source, slide.anchor, section=slide.section, later=slide.later)]
 
 
 def takeaways_slide(doctree: nodes.document, slides: list[Slide]) -> Slide | None:
@@ -551,9 +597,7 @@ def _write_deck(app, pagename, templatename, context, doctree) -> None:
         slides = outline_slides(doctree, entry["core"], {
             "total": hours(entry["core_minutes"]), "reading": hours(entry["reading"]),
             "exercises": hours(entry.get("exercises", 0))})
-    takeaways = takeaways_slide(doctree, slides)
-    if takeaways is not None:
-        slides.append(takeaways)
+    slides.extend(takeaways_slides(doctree, slides))
     title = _render_title(app.builder, next(iter(doctree.findall(nodes.title)), None))
     anchors = {i for section in doctree.findall(nodes.section) for i in section["ids"]}
     deck = render_deck(app.builder, pagename, title, slides, app.config.html_title or app.config.project, anchors)
