@@ -213,6 +213,29 @@ def test_summary_is_laid_out_as_lme4s(sleep):
     assert "0.0 " not in fixed_part.split("Pr(>|t|)")[1]
 
 
+def test_summary_of_an_ml_fit_prints_the_deviance_and_the_residual_variance(sleep):
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep, reml=False)
+    text = m.summary()
+    assert f"Deviance: {-2 * m.loglik:.1f}" in text and "REML criterion" not in text
+    assert "maximum likelihood" in text.splitlines()[0]
+    residual = next(line for line in text.splitlines() if line.split()[:1] == ["Residual"])
+    assert residual.split()[1:3] == [f"{m.sigma2:.4f}", f"{np.sqrt(m.sigma2):.4f}"]
+    reml = lh.fit("Reaction ~ Days + (Days | Subject)", sleep).summary()
+    assert "REML criterion at convergence" in reml and "Deviance" not in reml
+
+
+def test_full_search_reaches_the_optimum_from_the_start_it_is_given(sleep):
+    """The search ``fit`` falls back on when the final check fails starts where it is told."""
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    engine, best = m._engine, m._engine.deviance(m.theta, True)
+    for start in (m.theta * 1.5, m.theta * 0.5):
+        theta = engine.optimize(reml=True, start=start)
+        assert engine.deviance(theta, True) == pytest.approx(best, abs=1e-6)
+        assert np.all(theta[engine.theta_lower == 0] >= 0)  # lme4's bounds: no negative diagonal
+    with pytest.raises((TypeError, ValueError)):
+        engine.optimize(reml=True, start=["not", "numbers", "here"])
+
+
 def test_satterthwaite_df_is_exact_in_a_balanced_one_way_design():
     """Balanced random intercepts: the intercept's t-test has exactly J - 1 df, and Satterthwaite gives it."""
     data, _ = lh.simulate(n_groups=12, group_size=6, tau0=0.8, sigma=1.0, seed=5)
