@@ -224,6 +224,27 @@ def test_summary_of_an_ml_fit_prints_the_deviance_and_the_residual_variance(slee
     assert "REML criterion at convergence" in reml and "Deviance" not in reml
 
 
+def test_summary_lists_observations_groups_and_t_values_as_lme4_does(sleep):
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    text = m.summary()
+    assert f"Number of obs: {len(sleep)}; groups: Subject, {sleep.Subject.nunique()}" in text.splitlines()
+    fixed_part = text.split("Fixed effects:")[1]
+    assert "t value" in fixed_part and f"{m.fixed_effects().loc['Days', 'statistic']:.3f}" in fixed_part
+
+
+def test_predictions_are_named_after_the_response(sleep):
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    assert m.predict().name == "Reaction" and m.predict(sleep, include_random=False).name == "Reaction"
+
+
+def test_f_test_of_a_rank_one_contrast_matrix_is_the_t_test_squared(sleep):
+    """Two rows that ask the same question (lmerTest reduces L to its rank first)."""
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    f, t = inference._f_test(m, [[0, 1], [0, 2]]), inference.contrast_test(m, [0, 1])
+    assert f["num_df"] == 1 and f["den_df"] == pytest.approx(t["df"], rel=1e-9)
+    assert f["F"] == pytest.approx(t["statistic"] ** 2, rel=1e-9) and f["p_value"] == pytest.approx(t["p_value"])
+
+
 def test_full_search_reaches_the_optimum_from_the_start_it_is_given(sleep):
     """The search ``fit`` falls back on when the final check fails starts where it is told."""
     m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)

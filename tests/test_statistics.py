@@ -173,3 +173,24 @@ def test_shrinkage_of_a_model_without_fixed_intercept(exam):
     blups = m.blups().set_index("level").estimate
     np.testing.assert_allclose(s.set_index("level").partial_pooling, blups.reindex(s.level), rtol=1e-12)
     assert s.equals(lh.shrinkage(m))
+
+
+def test_show_writes_every_kind_of_df_column_as_degrees_of_freedom():
+    for name in ("df", "num_df", "den_df", "npar", "DenDF", "NumDF"):
+        text = str(show(pd.DataFrame({name: [12.3456, 3.0]})))
+        assert "12.3" in text and "12.346" not in text and "3.000" not in text, name
+
+
+def test_simulated_schools_keep_their_authorities_and_values_in_range():
+    """Authorities of 3 to 97 schools (both bounds bind for some seeds), early-years places 40-95%."""
+    from lme_helpers.simulation import simulate_schools
+
+    smallest, largest = [], []
+    for seed in range(30):
+        data = simulate_schools(seed).data
+        sizes = data.groupby("LANAME").size()
+        smallest.append(sizes.min())
+        largest.append(sizes.max())
+        early = data.groupby("LANAME").LA_EARLY_YEARS.first()
+        assert early.between(40, 95).all() and (data.PNUMEAL >= 0).all()
+    assert min(smallest) == 3 and max(largest) == 97
