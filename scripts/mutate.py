@@ -141,6 +141,17 @@ def all_mutants(modules: list[str]) -> list[str]:
     return sorted(names)
 
 
+def last_status(name: str) -> str:
+    """mutmut's status of one mutant from its last run ("not checked" if it has none)."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    module = name.split(".")[1]
+    data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
+    data.load()
+    return status_by_exit_code[data.exit_code_by_key.get(name)]
+
+
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """The Wilson score interval of a proportion k/n.
 
@@ -161,7 +172,13 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int) -> dict:
 
     population = all_mutants(modules)
     chosen = sorted(random.Random(seed).sample(population, min(size, len(population))))
-    run_mutmut(modules, jobs, chosen)
+    # As mutmut does for a whole run, a killed mutant keeps its result; the others (not yet run, or
+    # survivors that a new test may now kill) are run, so an interrupted sample resumes.
+    pending = [n for n in chosen if last_status(n) not in KILLED]
+    print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed; running {len(pending)}",
+          flush=True)
+    if pending:
+        run_mutmut(modules, jobs, pending)
     per_module, survivors = collect(modules)
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.stats import status_by_exit_code
