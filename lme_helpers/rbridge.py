@@ -302,13 +302,15 @@ def lme4_term(name: str) -> str:
     --------
     >>> lme4_term("Intercept"), lme4_term("sex[T.M]"), lme4_term("standLRT:sex[T.M]")
     ('(Intercept)', 'sexM', 'standLRT:sexM')
+    >>> lme4_term("sex[F]")  # a factor's full coding, in a model without an intercept
+    'sexF'
     """
     if name == "Intercept":
         return "(Intercept)"
     parts = []
     for part in name.split(":"):
-        if "[T." in part and part.endswith("]"):
-            var, level = part[:-1].split("[T.", 1)
+        if "[" in part and part.endswith("]"):
+            var, level = part[:-1].split("[T." if "[T." in part else "[", 1)
             if var.startswith("C(") and var.endswith(")"):
                 var = var[2:-1].split(",")[0]
             parts.append(f"{var}{level}")

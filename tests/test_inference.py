@@ -49,6 +49,12 @@ STORED = load_reference()
 def _frame(name: str, datasets: dict) -> pd.DataFrame:
     if name in datasets:
         return datasets[name]
+    if name == "penicillin_mix":  # as tests/r/inference_reference.R builds it
+        frame = datasets["penicillin"].copy()
+        mix = frame["sample"].map({"A": "a", "B": "a", "C": "k", "D": "d", "E": "b", "F": "c"})
+        mix[(frame["sample"] == "A") & frame["plate"].isin(list("abcdefghijkl"))] = "w"
+        frame["mix"] = mix
+        return frame
     if name in ("rank_deficient", "zero_variance"):
         return pd.read_csv(ROOT / "tests" / "fixtures" / f"{name}.csv")
     if name == "ks4":
@@ -107,6 +113,23 @@ def test_t_tests_match_lmertest(fits, key):
         half = stats.t.ppf(0.975, df) * se
         assert row.conf_low == pytest.approx(est - half, rel=1e-3, abs=1e-3 * se)
         assert row.conf_high == pytest.approx(est + half, rel=1e-3, abs=1e-3 * se)
+
+
+def test_contrast_test_of_one_coefficient_is_its_t_test(fits):
+    """contrast_test(L) with L picking one coefficient gives lmerTest's row for it; a combination's
+    standard error is sqrt(L V L') with V the covariance matrix checked against lme4 elsewhere."""
+    m, ref = fits["sleep_slope"], STORED["sleep_slope"]["coef"]
+    for j, (est, se, df, t, p) in enumerate(zip(ref["estimate"], ref["std_error"], ref["df"], ref["statistic"],
+                                                ref["p_value"])):
+        got = inference.contrast_test(m, np.eye(2)[j])
+        assert sorted(got) == ["df", "estimate", "p_value", "statistic", "std_error"]
+        assert got["std_error"] == pytest.approx(se, rel=1e-3) and got["df"] == pytest.approx(df, rel=TOL_DF)
+        assert got["statistic"] == pytest.approx(t, rel=1e-3) and p_close(got["p_value"], p)
+        assert got["estimate"] == pytest.approx(est, rel=1e-6)
+    day10 = inference.contrast_test(m, [1, 10])  # the mean reaction time on day 10
+    L = np.array([1.0, 10.0])
+    assert day10["std_error"] == pytest.approx(np.sqrt(L @ m.vcov().to_numpy() @ L), rel=1e-9)
+    assert day10["estimate"] == pytest.approx(L @ m.fe_params.to_numpy(), rel=1e-12)
 
 
 @pytest.mark.parametrize("key", sorted(k for k in STORED if "anova" in STORED[k]))

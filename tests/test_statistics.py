@@ -3,6 +3,8 @@ through (make mutate lists the survivors in bench/mutation-survivors.md)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,3 +196,164 @@ def test_simulated_schools_keep_their_authorities_and_values_in_range():
         early = data.groupby("LANAME").LA_EARLY_YEARS.first()
         assert early.between(40, 95).all() and (data.PNUMEAL >= 0).all()
     assert min(smallest) == 3 and max(largest) == 97
+
+
+# ----- what fit tried, and its fallbacks ------------------------------------------------
+
+
+def test_trace_records_the_fallback_only_when_the_first_answer_is_not_a_maximum(exam, sleep):
+    """sleepstudy's first answer passes the optimality probe; the exam null model's (ML) stops
+    0.25 log-likelihood units short, so Powell's method and a BFGS polish follow."""
+    good = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    assert [t["method"] for t in good.trace] == ["default", "lme4 formulation: polish in θ"]
+    assert good.trace[0]["checked"] is True
+    short = lh.fit("normexam ~ 1 + (1 | school)", exam, reml=False)
+    assert [t["method"] for t in short.trace] == ["default", "powell", "bfgs polish", "lme4 formulation: polish in θ"]
+    assert short.trace[0]["llf"] < short.trace[1]["llf"] - 0.1
+    assert short.trace[2]["checked"] is True
+
+
+def test_nelder_mead_is_tried_when_the_other_optimisers_fail(exam, monkeypatch):
+    import lme_helpers.fitting as fitting
+
+    real = fitting._quiet_fit
+
+    def failing(model, **kw):  # the default and Powell's method find no finite likelihood
+        return None if kw.get("method") in (None, ["powell"]) else real(model, **kw)
+
+    monkeypatch.setattr(fitting, "_quiet_fit", failing)
+    m = lh.fit("normexam ~ 1 + (1 | school)", exam)
+    assert [t["method"] for t in m.trace][:3] == ["default", "powell", "nelder-mead"]
+    assert m.converged
+    monkeypatch.setattr(fitting, "_quiet_fit", lambda model, **kw: None)
+    with pytest.raises(RuntimeError, match="No optimiser found a finite log-likelihood"):
+        lh.fit("normexam ~ 1 + (1 | school)", exam)
+
+
+def test_fixed_effects_level_must_be_a_proper_fraction(sleep):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    for level in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="level"):
+            m.fixed_effects(level=level)
+
+
+def test_a_zero_sd_gives_no_correlation_and_no_warning():
+    import warnings
+
+    from conftest import ROOT
+
+    d = pd.read_csv(ROOT / "tests" / "fixtures" / "zero_variance.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lh.FitWarning)
+        m = lh.fit("y ~ x + (x | g)", d)
+    m.theta = np.zeros_like(m.theta)  # both SDs exactly zero, as on the boundary
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vc = m.variance_components()
+    assert np.isnan(vc.loc[vc.term2 == "x", "corr"]).all() and (vc.sd.iloc[:2] == 0).all()
+
+
+# ----- bootstrap, profiles and progress ---------------------------------------------------
+
+
+def test_bootstrap_takes_a_number_a_series_or_a_dict(sleep):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    as_series = lh.bootstrap(m, lambda r: r.fe_params, nsim=3, seed=4)
+    as_dict = lh.bootstrap(m, lambda r: {"slope": r.fe_params["Days"], "sigma": np.sqrt(r.sigma2)}, nsim=3, seed=4)
+    assert list(as_series.columns) == ["Intercept", "Days"] and list(as_dict.columns) == ["slope", "sigma"]
+    np.testing.assert_allclose(as_dict.slope, as_series.Days, rtol=1e-12)
+    assert as_dict.attrs["observed"] == pytest.approx({"slope": m.fe_params["Days"], "sigma": np.sqrt(m.sigma2)})
+    assert as_dict.attrs["seed"] == 4
+    assert (as_dict.sigma > 0).all() and as_dict.slope.between(5, 16).all()
+
+
+def test_bootstrap_intervals_repeat_with_the_same_seed(sleep):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    a = m.confint("bootstrap", nsim=4, seed=7)
+    b = m.confint("bootstrap", nsim=4, seed=7)
+    c = m.confint("bootstrap", nsim=4, seed=8)
+    assert a.equals(b) and not a.equals(c)
+    assert a.attrs["seed"] == 7 and a.attrs["nsim"] == 4
+
+
+def test_progress_is_one_line_that_ends_when_done(capsys):
+    from lme_helpers.inference import _Progress
+
+    bar = _Progress(3, "replicates", True)
+    for done in (1, 2, 3):
+        bar.update(done)
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"\rreplicates: 1 of 3 \(\d+ s\)\rreplicates: 3 of 3 \(\d+ s\)\n", err), repr(err)
+
+    class Handle:  # what IPython's display returns in a notebook
+        shown: list = []
+
+        def update(self, text):
+            self.shown.append(text)
+
+    bar = _Progress(3, "replicates", True)
+    bar.handle = Handle()
+    bar.update(3)
+    assert re.fullmatch(r"replicates: 3 of 3 \(\d+ s\)", Handle.shown[-1])
+    assert capsys.readouterr().err == ""
+
+
+def test_bootstraps_say_what_they_are_counting(sleep, capsys):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep, reml=False)
+    lh.bootstrap(m, lh.icc, nsim=2, seed=1, progress=True)
+    assert re.search(r"\rbootstrap replicates: 2 of 2 \(\d+ s\)\n$", capsys.readouterr().err)
+    ols = smf.ols("Reaction ~ Days", sleep).fit()
+    lh.compare(ols, m, method="bootstrap", nsim=2, seed=1, progress=True)
+    assert re.search(r"\rbootstrap likelihood-ratio test: 2 of 2 \(\d+ s\)\n$", capsys.readouterr().err)
+
+
+def test_profile_curve_spans_the_interval_of_its_level(sleep):
+    from lme_helpers.inference import profile_confint, profile_curve
+
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    name = "sd((Intercept) | Subject)"
+    curve = profile_curve(m, name, points=3, level=0.9)
+    assert list(curve.columns) == ["value", "zeta"]
+    z = stats.norm.ppf(0.95)
+    assert curve.zeta.iloc[0] == pytest.approx(-z, abs=1e-3) and curve.zeta.iloc[-1] == pytest.approx(z, abs=1e-3)
+    ci = profile_confint(m, level=0.9, parm=[name])
+    assert ci.index.name == "parameter" and list(ci.columns) == ["estimate", "conf_low", "conf_high"]
+    assert ci.loc[name, "conf_low"] == pytest.approx(curve.value.iloc[0], rel=1e-6)
+    assert ci.loc[name, "conf_high"] == pytest.approx(curve.value.iloc[-1], rel=1e-6)
+    assert curve.attrs["estimate"] == pytest.approx(ci.loc[name, "estimate"], rel=1e-12)
+
+
+def test_a_correlation_does_not_depend_on_the_units(sleep):
+    """Reaction in seconds rather than milliseconds: SDs below 1, the same correlation."""
+    from lme_helpers.inference import parameter_table
+
+    ms = parameter_table(lh.fit("Reaction ~ Days + (Days | Subject)", sleep))
+    seconds = sleep.assign(Reaction=sleep.Reaction / 1000)
+    s = parameter_table(lh.fit("Reaction ~ Days + (Days | Subject)", seconds))
+    name = "cor((Intercept), Days | Subject)"
+    assert s[name] == pytest.approx(ms[name], rel=1e-4) and abs(ms[name]) > 0.05
+    assert s["sd(Days | Subject)"] == pytest.approx(ms["sd(Days | Subject)"] / 1000, rel=1e-4)
+
+
+# ----- simulation and shrinkage tables -------------------------------------------------
+
+
+def test_simulation_reports_the_truth_it_used():
+    data, truth = lh.simulate(n_groups=4, group_size=3, intercept=2.5, tau1=0.3, sigma=0.0, seed=3)
+    assert truth["intercept"] == 2.5 and truth["tau1_sq"] == pytest.approx(0.09)
+    assert list(truth["u"].columns) == ["u0", "u1"] and list(truth["u"].index) == ["g1", "g2", "g3", "g4"]
+    # with no residual noise, y is exactly the fixed part plus the reported group effects
+    fixed = 2.5 + truth["slope"] * data.x + truth["group_slope"] * data.w
+    u = truth["u"].loc[data.group]
+    np.testing.assert_allclose(data.y, fixed + u.u0.to_numpy() + u.u1.to_numpy() * data.x, rtol=1e-12, atol=1e-12)
+    assert lh.simulate(n_groups=4, group_size=3, n_clusters=2, seed=3).data.cluster.nunique() == 2
+    for bad in (1, 5):
+        with pytest.raises(ValueError, match="n_clusters"):
+            lh.simulate(n_groups=4, group_size=3, n_clusters=bad)
+
+
+def test_shrinkage_table_keeps_groups_of_equal_size_in_data_order(exam):
+    s = lh.shrinkage(lh.fit("normexam ~ 1 + (1 | school)", exam))
+    first_seen = {lv: i for i, lv in enumerate(pd.unique(exam.school.astype(str)))}
+    keys = list(zip(s.n, s.level.map(first_seen)))
+    assert keys == sorted(keys)

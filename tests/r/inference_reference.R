@@ -35,6 +35,13 @@ frames <- list(
   zero_variance = read.csv("tests/fixtures/zero_variance.csv")
 )
 
+# Penicillin with a made-up factor whose levels mostly stand for whole samples (six of them): five
+# of its contrasts rest on one sample-level degree of freedom and one varies within a sample, so
+# the F-test's per-contrast df differ and some are below 2 (lmerTest then uses 2 for the term)
+mix <- c(A = "a", B = "a", C = "k", D = "d", E = "b", F = "c")[as.character(frames$penicillin$sample)]
+mix[frames$penicillin$sample == "A" & frames$penicillin$plate %in% letters[1:12]] <- "w"
+frames$penicillin_mix <- transform(frames$penicillin, mix = factor(unname(mix)))
+
 ks4_file <- file.path(data_dir, "england_ks4_2022_23.csv")
 if (file.exists(ks4_file)) {
   ks4 <- read.csv(ks4_file, stringsAsFactors = FALSE, na.strings = c("NA", "SUPP", "NE", "NP", "LOWCOV", "NEW", ""))
@@ -65,6 +72,11 @@ models <- list(
   list(id = "rank_deficient", data = "rank_deficient", formula = "y ~ x1 + x2 + (x1 + x2 | g)", reml = TRUE,
        profile = FALSE),
   list(id = "zero_variance", data = "zero_variance", formula = "y ~ x + (1 | g)", reml = TRUE),
+  # type III tests without an intercept: a factor's test is then that every level's mean is zero
+  list(id = "exam_no_intercept", data = "exam", formula = "normexam ~ 0 + sex + standLRT + (1 | school)",
+       reml = TRUE, profile = FALSE, kr = FALSE),
+  list(id = "penicillin_mixed_levels", data = "penicillin_mix", formula = "diameter ~ mix + (1 | plate) + (1 | sample)",
+       reml = TRUE, profile = FALSE, kr = FALSE),
   # Chapter 2: a variance estimated from five groups, and its profile interval
   list(id = "england_rating", data = "england", formula = "P8MEA ~ 1 + (1 | OFSTEDRATING)", reml = TRUE)
 )
