@@ -344,7 +344,7 @@ class LmmEngine:
         """lme4's starting value: identity factors."""
         return np.where(self.theta_lower == 0, 1.0, 0.0)
 
-    def optimize(self, reml: bool, start: np.ndarray | None = None, *, tol: float = 1e-10) -> np.ndarray:
+    def optimize(self, reml: bool, start: np.ndarray | None = None) -> np.ndarray:
         """Minimise the profiled deviance over θ, with lme4's bounds (diagonal ≥ 0).
 
         Bounded L-BFGS-B from ``start`` (lme4's default start when omitted),
@@ -366,9 +366,8 @@ class LmmEngine:
                 res = optimize.minimize(f, best_t, method=method, bounds=bounds, options=opts)
             except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
                 continue
-            if np.isfinite(res.fun) and res.fun < best_f - tol * 0:
-                if res.fun <= best_f:
-                    best_t, best_f = np.asarray(res.x, dtype=float), float(res.fun)
+            if np.isfinite(res.fun) and res.fun < best_f:
+                best_t, best_f = np.asarray(res.x, dtype=float), float(res.fun)
         best_t = np.where(self.theta_lower == 0, np.maximum(best_t, 0.0), best_t)
         return best_t
 

@@ -273,7 +273,9 @@ def test_full_search_reaches_the_optimum_from_the_start_it_is_given(sleep):
     m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
     engine, best = m._engine, m._engine.deviance(m.theta, True)
     for start in (m.theta * 1.5, m.theta * 0.5):
-        theta = engine.optimize(reml=True, start=start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. SciPy's OptimizeWarning for an option it does not know
+            theta = engine.optimize(reml=True, start=start)
         assert engine.deviance(theta, True) == pytest.approx(best, abs=1e-6)
         assert np.all(theta[engine.theta_lower == 0] >= 0)  # lme4's bounds: no negative diagonal
     with pytest.raises((TypeError, ValueError)):
