@@ -234,6 +234,9 @@ def test_summary_is_laid_out_as_lme4s(sleep):
     assert "df" in fixed_part and "Pr(>|t|)" in fixed_part
     assert " 17.0 " in fixed_part and "< 0.001" in fixed_part
     assert "0.0 " not in fixed_part.split("Pr(>|t|)")[1]
+    # the coefficient rows follow the header directly, as in lme4 (no blank line for an index name)
+    header, first = fixed_part.strip("\n").splitlines()[:2]
+    assert "Estimate" in header and first.split()[0] == "Intercept"
 
 
 def test_summary_of_an_ml_fit_prints_the_deviance_and_the_residual_variance(sleep):

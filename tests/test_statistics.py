@@ -196,6 +196,9 @@ def test_simulated_schools_keep_their_authorities_and_values_in_range():
         early = data.groupby("LANAME").LA_EARLY_YEARS.first()
         assert early.between(40, 95).all() and (data.PNUMEAL >= 0).all()
     assert min(smallest) == 3 and max(largest) == 97
+    # seed 201 draws one authority's early-years figure below 40 (38.7): it is clipped to 40
+    early = simulate_schools(201).data.groupby("LANAME").LA_EARLY_YEARS.first()
+    assert early.min() == 40.0 and early.between(40, 95).all()
 
 
 # ----- what fit tried, and its fallbacks ------------------------------------------------
