@@ -72,9 +72,10 @@ lint: setup $(LINT_STAMP)
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 # Not part of make test: it runs the fast tests once per mutant. MODULES=variance,pooling
-# limits it to some modules; MUTATE_JOBS sets the number of parallel workers.
+# limits it to some modules; SAMPLE=300 tests a seeded random sample of the mutants (an estimate);
+# MUTATE_JOBS sets the number of parallel workers.
 mutate: $(STAMP) $(MUTATE_STAMP)
-	$(PY) scripts/mutate.py $(if $(MODULES),--modules $(MODULES))
+	$(PY) scripts/mutate.py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 clean:
 	rm -rf _build mutants
