@@ -281,6 +281,8 @@ def test_full_search_reaches_the_optimum_from_the_start_it_is_given(sleep):
             theta = engine.optimize(reml=True, start=start)
         assert engine.deviance(theta, True) == pytest.approx(best, abs=1e-6)
         assert np.all(theta[engine.theta_lower == 0] >= 0)  # lme4's bounds: no negative diagonal
+    # from lme4's default start (1 on the diagonal, 0 off it)
+    assert engine.deviance(engine.optimize(reml=True), True) == pytest.approx(best, abs=1e-6)
     with pytest.raises((TypeError, ValueError)):
         engine.optimize(reml=True, start=["not", "numbers", "here"])
 

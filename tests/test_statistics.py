@@ -360,3 +360,38 @@ def test_shrinkage_table_keeps_groups_of_equal_size_in_data_order(exam):
     first_seen = {lv: i for i, lv in enumerate(pd.unique(exam.school.astype(str)))}
     keys = list(zip(s.n, s.level.map(first_seen)))
     assert keys == sorted(keys)
+
+
+# ----- what the tables print ------------------------------------------------------------
+
+
+def test_describe_names_each_columns_type():
+    table = lh.data.describe(lh.data.load("sleepstudy"))
+    assert table["type"].to_dict() == {"Reaction": "float64", "Days": "int64", "Subject": "category"}
+
+
+def test_predict_keeps_the_rows_it_was_given(sleep):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    rows = sleep.iloc[5:8]
+    pred = m.predict(rows)
+    assert list(pred.index) == [5, 6, 7] and pred.name == "Reaction"
+    np.testing.assert_allclose(pred, m.predict(sleep).loc[5:7], rtol=1e-12)
+
+
+def test_summary_headers_and_group_names_as_lme4_prints_them(sleep):
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    lines = m.summary().splitlines()
+    assert lines[2].startswith(f"REML criterion at convergence: {-2 * m.loglik:.1f}   ")
+    header = lines[lines.index("Random effects:") + 1].split()
+    assert header == ["Groups", "Name", "Variance", "Std.Dev.", "Corr"]
+    first, second = lines[lines.index("Random effects:") + 2: lines.index("Random effects:") + 4]
+    assert first.split()[:2] == ["Subject", "(Intercept)"] and second.split()[0] == "Days"  # the group once
+    fixed = lines[lines.index("Fixed effects:") + 1].split()
+    assert fixed == ["Estimate", "Std.", "Error", "df", "t", "value", "Pr(>|t|)"]
+
+
+def test_icc_interval_level_must_be_a_proper_fraction(sleep):
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    for level in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="`ci` is a confidence level"):
+            lh.icc(m, ci=level, nsim=2)
