@@ -476,3 +476,23 @@ def test_ks4_value_outside_the_levels_is_named(tmp_path, monkeypatch):
 def test_options_only_for_the_dfe_reader():
     with pytest.raises(TypeError, match="Data set 'exam' takes no options; got drop_missing"):
         data.load("exam", drop_missing=())
+
+
+def test_dfe_reader_names_the_file_it_read_or_says_the_file():
+    _, messages = load_fixture()
+    assert messages[0].startswith(f"Read 8 rows from {FIXTURE.name}; dropped 5 (")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data.load_school_performance(io.StringIO(FIXTURE.read_text()))
+    assert str(caught[0].message).startswith("Read 8 rows from the file; dropped 5 (")
+
+
+def test_no_data_folder_is_a_clear_error(monkeypatch, tmp_path):
+    """Neither a clone's data/ nor the package's own copy: say so, and how to fix it."""
+    monkeypatch.delenv("LME_HELPERS_DATA", raising=False)
+    monkeypatch.setattr(data, "__file__", str(tmp_path / "lme_helpers" / "data.py"))
+    packaged = Path(data.__spec__.origin).parent / data.PACKAGED_DATA
+    if (packaged / "SHA256SUMS").is_file():
+        pytest.skip(f"this installation carries its own data copy ({packaged}); the error cannot arise")
+    with pytest.raises(data.DataIntegrityError, match="No data folder found.*LME_HELPERS_DATA"):
+        data.data_dir()

@@ -390,6 +390,11 @@ def test_summary_headers_and_group_names_as_lme4_prints_them(sleep):
     assert fixed == ["Estimate", "Std.", "Error", "df", "t", "value", "Pr(>|t|)"]
 
 
+def test_anova_is_indexed_by_term(sleep):
+    table = lh.fit("Reaction ~ Days + (Days | Subject)", sleep).anova()
+    assert table.index.name == "term" and list(table.index) == ["Days"]
+
+
 def test_icc_interval_level_must_be_a_proper_fraction(sleep):
     m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
     for level in (0, 1, 1.5):
