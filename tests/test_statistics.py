@@ -400,3 +400,38 @@ def test_icc_interval_level_must_be_a_proper_fraction(sleep):
     for level in (0, 1, 1.5):
         with pytest.raises(ValueError, match="`ci` is a confidence level"):
             lh.icc(m, ci=level, nsim=2)
+
+
+def test_progress_in_a_notebook_updates_one_display(monkeypatch):
+    """In Jupyter (a ZMQInteractiveShell) the bar is one display that is updated, not printed lines."""
+    import IPython
+    import IPython.display
+
+    from lme_helpers.inference import _Progress
+
+    class ZMQInteractiveShell:
+        pass
+
+    shown = []
+
+    class Handle:
+        def update(self, text):
+            shown.append(text)
+
+    def display(text, display_id=False):
+        shown.append(text)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: ZMQInteractiveShell())
+    monkeypatch.setattr(IPython.display, "display", display)
+    bar = _Progress(2, "replicates", True)
+    assert isinstance(bar.handle, Handle)
+    bar.update(2)
+    assert [re.sub(r"\(\d+ s\)", "(t)", s) for s in shown] == ["replicates: 0 of 2 (t)", "replicates: 2 of 2 (t)"]
+
+
+def test_simulation_counts_default_to_the_documented_1000():
+    import inspect
+
+    for func in (lh.compare, lh.bootstrap, lh.confint, lh.icc):
+        assert inspect.signature(func).parameters["nsim"].default == 1000, func.__name__
