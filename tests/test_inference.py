@@ -354,10 +354,10 @@ def test_confint_methods_and_names(sleep):
     names = ["sd((Intercept) | Subject)", "cor((Intercept), Days | Subject)", "sd(Days | Subject)", "sigma",
              "Intercept", "Days"]
     wald = m.confint("wald")
-    assert list(wald.index) == names
+    assert list(wald.index) == names and list(wald.columns) == ["estimate", "conf_low", "conf_high"]
     assert wald.loc[names[:4], "conf_low"].isna().all()
     boot = m.confint("bootstrap", nsim=200, seed=1)
-    assert list(boot.index) == names
+    assert list(boot.index) == names and list(boot.columns) == list(wald.columns)
     prof = m.confint("profile", parm=["sigma"])
     assert list(prof.index) == ["sigma"]
     # both agree with the profile interval to within the bootstrap's noise

@@ -326,6 +326,18 @@ def test_profile_curve_spans_the_interval_of_its_level(sleep):
     assert curve.attrs["estimate"] == pytest.approx(ci.loc[name, "estimate"], rel=1e-12)
 
 
+def test_sds_and_correlations_map_back_to_theta_only_when_valid(sleep):
+    """(SDs, correlation, σ) → θ inverts θ → (SDs, correlation, σ); a correlation beyond ±1 has no θ."""
+    from lme_helpers.inference import _sv_from_theta, _theta_from_sv
+
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    sv = _sv_from_theta(m._engine, m.theta, np.sqrt(m.sigma2))
+    back = _theta_from_sv(m._engine, sv)
+    np.testing.assert_allclose(back, m.theta, rtol=1e-10)
+    for bad in (1.5, -1.2):
+        assert _theta_from_sv(m._engine, np.array([sv[0], bad, sv[2], sv[3]])) is None, bad
+
+
 def test_a_correlation_does_not_depend_on_the_units(sleep):
     """Reaction in seconds rather than milliseconds: SDs below 1, the same correlation."""
     from lme_helpers.inference import parameter_table
