@@ -190,8 +190,11 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int) -> dict:
     population = all_mutants(modules)
     chosen = sample_mutants(population, size, seed)
     # As mutmut does for a whole run, a killed mutant keeps its result; the others (not yet run, or
-    # survivors that a new test may now kill) are run, so an interrupted sample resumes.
-    pending = [n for n in chosen if last_status(n) not in KILLED]
+    # survivors that a new test may now kill) are run, so an interrupted sample resumes. A survivor
+    # listed as equivalent is not run again: no test can kill it.
+    listed = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    pending = [n for n in chosen if last_status(n) not in KILLED
+               and not (last_status(n) == "survived" and n in listed)]
     print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed; running {len(pending)}",
           flush=True)
     if pending:
