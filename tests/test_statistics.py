@@ -447,3 +447,17 @@ def test_simulation_counts_default_to_the_documented_1000():
 
     for func in (lh.compare, lh.bootstrap, lh.confint, lh.icc):
         assert inspect.signature(func).parameters["nsim"].default == 1000, func.__name__
+
+
+def test_a_column_after_a_function_call_is_still_checked(sleep):
+    with pytest.raises(ValueError, match="Column 'nosuch' \\(a fixed effect\\) is not in the data"):
+        lh.fit("Reaction ~ np.log(Days + 1) + nosuch + (1 | Subject)", sleep)
+
+
+def test_one_missing_value_is_reported_with_its_column(sleep):
+    data = sleep.copy()
+    data.loc[3, "Reaction"] = np.nan
+    data.loc[[7, 8], "Days"] = np.nan
+    with pytest.warns(lh.DataWarning, match=r"Dropped 3 of 180 rows with missing values \(Reaction: 1, Days: 2\)"):
+        m = lh.fit("Reaction ~ Days + (1 | Subject)", data)
+    assert m.nobs == 177
