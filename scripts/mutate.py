@@ -185,8 +185,10 @@ def sample_mutants(population: list[str], size: int, seed: int) -> list[str]:
     return sorted(sorted(population, key=key)[:size])
 
 
-def run_sample(modules: list[str], size: int, seed: int, jobs: int) -> dict:
-    """A random sample of the mutants through mutmut; returns the estimated score."""
+def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = True) -> dict:
+    """A random sample of the mutants through mutmut; returns the estimated score. With
+    ``run=False`` only the report is written, from the results kept in mutants/ (a stopped run's
+    unchecked mutants are counted as such)."""
     population = all_mutants(modules)
     chosen = sample_mutants(population, size, seed)
     # As mutmut does for a whole run, a killed mutant keeps its result; the others (not yet run, or
@@ -195,9 +197,9 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int) -> dict:
     listed = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
     pending = [n for n in chosen if last_status(n) not in KILLED
                and not (last_status(n) == "survived" and n in listed)]
-    print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed; running {len(pending)}",
-          flush=True)
-    if pending:
+    print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed or explained; "
+          f"{'running' if run else 'not running'} {len(pending)}", flush=True)
+    if pending and run:
         run_mutmut(modules, jobs, pending)
     per_module, survivors = collect(modules)
     from mutmut.mutation.data import SourceFileMutationData
@@ -214,17 +216,24 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int) -> dict:
     sampled_survivors = [s for s in survivors if s["name"] in status]
     equivalent = sum(bool(s["reason"]) for s in sampled_survivors)
     low, high = wilson(killed, checked)
-    out = {"written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "population": len(population),
+    low_ne, high_ne = wilson(killed, checked - equivalent)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    out = {"written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit, "population": len(population),
            "sample": len(chosen), "seed": seed, "checked": checked, "statuses": dict(tally), "killed": killed,
            "equivalent": equivalent, "score": round(killed / checked, 4) if checked else None,
            "score_95ci": [round(low, 4), round(high, 4)],
            "score_without_equivalent": round(killed / (checked - equivalent), 4) if checked > equivalent else None,
+           "score_without_equivalent_95ci": [round(low_ne, 4), round(high_ne, 4)],
            "survivors": sampled_survivors}
     (ROOT / "bench" / "mutation-sample.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     lines = ["# Surviving mutants of a random sample", "",
              f"Written by `python scripts/mutate.py --sample {size}` (seed {seed}, {out['written']}): "
-             f"{len(chosen)} of {len(population)} mutants; {killed} of {checked} checked killed, "
-             f"score {out['score']} (95% interval {out['score_95ci'][0]}–{out['score_95ci'][1]}).", ""]
+             f"commit {commit}, {len(chosen)} of {len(population)} mutants"
+             + (f", {tally['not checked']} of them not checked (the run was stopped)" if tally["not checked"] else "")
+             + f"; {killed} of {checked} checked killed, score {out['score']} (95% interval "
+             f"{out['score_95ci'][0]}–{out['score_95ci'][1]}); {equivalent} survivors explained as equivalent, "
+             f"so {killed} of {checked - equivalent} killable ones killed: {out['score_without_equivalent']} "
+             f"({out['score_without_equivalent_95ci'][0]}–{out['score_without_equivalent_95ci'][1]}).", ""]
     for s in sampled_survivors:
         lines += [f"## {s['name']} ({s['status']})", "",
                   f"Equivalent: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
@@ -356,7 +365,7 @@ def main() -> int:
               "See bench/mutation-targeted.json.")
         return 0
     if args.sample:
-        out = run_sample(modules, args.sample, args.seed, jobs)
+        out = run_sample(modules, args.sample, args.seed, jobs, run=not args.report_only)
         print(f"Sampled mutants: {out['killed']} of {out['checked']} checked killed (score {out['score']}, "
               f"95% interval {out['score_95ci'][0]}-{out['score_95ci'][1]}); {len(out['survivors'])} survived "
               f"({out['equivalent']} listed as equivalent). See bench/mutation-sample.md.")
