@@ -461,3 +461,11 @@ def test_one_missing_value_is_reported_with_its_column(sleep):
     with pytest.warns(lh.DataWarning, match=r"Dropped 3 of 180 rows with missing values \(Reaction: 1, Days: 2\)"):
         m = lh.fit("Reaction ~ Days + (1 | Subject)", data)
     assert m.nobs == 177
+
+
+def test_unsupported_correlated_terms_say_whether_crossed_or_nested(sleep):
+    data = sleep.assign(rater=(sleep.Days % 3).astype(str), x=np.arange(len(sleep)) % 5)
+    with pytest.raises(ValueError, match=r"'\(Days \| rater\)' .* which is crossed with another factor"):
+        lh.fit("Reaction ~ Days + (1 | Subject) + (Days | rater)", data)
+    with pytest.raises(ValueError, match=r"'\(x \| Subject:rater\)' .* which is nested in 'Subject'"):
+        lh.fit("Reaction ~ Days + (Days | Subject) + (x | Subject:rater)", data)
