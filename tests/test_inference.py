@@ -457,3 +457,19 @@ def test_live_r_bootstrap_reference_is_reproduced(tmp_path):
         for key, value in BOOT[part].items():
             if isinstance(value, float):
                 assert live[part][key] == pytest.approx(value, rel=1e-9), (part, key)
+
+
+def test_full_search_takes_over_when_the_polish_stops_short(sleep, monkeypatch):
+    """If the quick polish in θ leaves a point that is not a maximum, fit's full search must reach
+    lme4's optimum, and the trace must record the likelihood it reached."""
+    import lme_helpers.fitting as fitting
+
+    real = fitting._statsmodels_theta
+    monkeypatch.setattr(fitting, "_statsmodels_theta", lambda *args: real(*args) * 1.3)  # a start 30% off
+    monkeypatch.setattr(LmmEngine, "quick_optimize", lambda self, reml, start: np.asarray(start, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lh.ConvergenceWarning)
+        m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    assert m.trace[-1]["method"] == "lme4 formulation: full search" and m.trace[-1]["checked"]
+    assert m.loglik == pytest.approx(STORED["sleep_slope"]["loglik"], abs=1e-6)
+    assert m.trace[-1]["llf"] == pytest.approx(m.loglik, abs=1e-9)
