@@ -478,3 +478,8 @@ def test_quick_refit_of_one_variance_is_precise(sleep):
     for start in (m.theta * 1.5, m.theta * 0.6):
         theta = m._engine.quick_optimize(True, start)
         np.testing.assert_allclose(theta, m.theta, rtol=5e-7)  # SciPy's default: 6.9e-7 from 1.5 θ
+
+
+def test_a_column_after_a_number_in_exponent_form_is_still_checked(sleep):
+    with pytest.raises(ValueError, match="Column 'nosuch' \\(a fixed effect\\) is not in the data"):
+        lh.fit("Reaction ~ I(Days * 1e3) + nosuch + (1 | Subject)", sleep)
