@@ -141,15 +141,17 @@ def all_mutants(modules: list[str]) -> list[str]:
     return sorted(names)
 
 
-def last_status(name: str) -> str:
-    """mutmut's status of one mutant from its last run ("not checked" if it has none)."""
+def statuses(modules: list[str], names: list[str]) -> dict[str, str]:
+    """mutmut's status of each named mutant from its last run ("not checked" if it has none)."""
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.stats import status_by_exit_code
 
-    module = name.split(".")[1]
-    data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
-    data.load()
-    return status_by_exit_code[data.exit_code_by_key.get(name)]
+    wanted, out = set(names), {}
+    for module in modules:
+        data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
+        data.load()
+        out.update({n: status_by_exit_code[c] for n, c in data.exit_code_by_key.items() if n in wanted})
+    return out
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -195,21 +197,14 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
     # survivors that a new test may now kill) are run, so an interrupted sample resumes. A survivor
     # listed as equivalent is not run again: no test can kill it.
     listed = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
-    pending = [n for n in chosen if last_status(n) not in KILLED
-               and not (last_status(n) == "survived" and n in listed)]
+    before = statuses(modules, chosen)
+    pending = [n for n in chosen if before[n] not in KILLED and not (before[n] == "survived" and n in listed)]
     print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed or explained; "
           f"{'running' if run else 'not running'} {len(pending)}", flush=True)
     if pending and run:
         run_mutmut(modules, jobs, pending)
     per_module, survivors = collect(modules)
-    from mutmut.mutation.data import SourceFileMutationData
-    from mutmut.stats import status_by_exit_code
-
-    status = {}
-    for module in modules:
-        data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
-        data.load()
-        status.update({n: status_by_exit_code[c] for n, c in data.exit_code_by_key.items() if n in chosen})
+    status = statuses(modules, chosen)
     tally = Counter(status.values())
     killed = sum(tally[s] for s in KILLED)
     checked = len(chosen) - tally["not checked"]
