@@ -265,13 +265,12 @@ def _prepare(parsed: ParsedFormula, data: pd.DataFrame) -> _Spec:
 
 def _vc_formula(spec: _Spec, part: _VCPart) -> str:
     col = spec.group_columns[part.term.group_name]
+    # on statsmodels' groups factor itself (compared by factor, not by name: a crossed design's
+    # groups is one group of every row, and a factor of the data may be called "all")
+    on_outer = spec.outer is not None and part.term.group == spec.outer.group
     if part.covariate is None:
-        if part.term.group_name == spec.outer_name:
-            return "1"
-        return f"0 + C({col})"
-    if part.term.group_name == spec.outer_name:
-        return f"0 + {part.covariate}"
-    return f"0 + C({col}):{part.covariate}"
+        return "1" if on_outer else f"0 + C({col})"
+    return f"0 + {part.covariate}" if on_outer else f"0 + C({col}):{part.covariate}"
 
 
 def _build_model(spec: _Spec) -> sm.MixedLM:

@@ -12,6 +12,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 import lme_helpers as lh
+from lme_helpers import fitting
 from lme_helpers.inference import format_p
 from lme_helpers.tables import _format_df, show
 
@@ -470,6 +471,10 @@ def test_unsupported_correlated_terms_say_whether_crossed_or_nested(sleep):
         lh.fit("Reaction ~ Days + (1 | Subject) + (Days | rater)", data)
     with pytest.raises(ValueError, match=r"'\(x \| Subject:rater\)' .* which is nested in 'Subject'"):
         lh.fit("Reaction ~ Days + (Days | Subject) + (x | Subject:rater)", data)
+    # the correlated term's factor is nested in another: statsmodels' groups must be the outer one
+    data["cohort"] = data.Subject.astype(str).str[-1]
+    with pytest.raises(ValueError, match=r"'\(Days \| Subject\)' .* which is nested in 'cohort'"):
+        lh.fit("Reaction ~ Days + (Days | Subject) + (1 | cohort)", data)
 
 
 def test_quick_refit_of_one_variance_is_precise(sleep):
@@ -479,3 +484,16 @@ def test_quick_refit_of_one_variance_is_precise(sleep):
     for start in (m.theta * 1.5, m.theta * 0.6):
         theta = m._engine.quick_optimize(True, start)
         np.testing.assert_allclose(theta, m.theta, rtol=5e-7)  # SciPy's default: 6.9e-7 from 1.5 θ
+
+
+def test_a_factor_called_all_is_not_taken_for_the_whole_sample(sleep):
+    """In a crossed design statsmodels' groups is one group holding every row (labelled "all"); a
+    factor of the data with that name still gets a variance component per level in the start fit."""
+    data = sleep.assign(rater=(sleep.Days % 3).astype(str))
+    formulas = {}
+    for name in ("rater", "all"):
+        spec = fitting._prepare(lh.parse_formula(f"Reaction ~ Days + (1 | Subject) + (1 | {name})"),
+                                data.rename(columns={"rater": name}))
+        formulas[name] = [fitting._vc_formula(spec, part) for part in spec.vc]
+    assert formulas["all"] == formulas["rater"]
+    assert all(f.startswith("0 + C(") for f in formulas["all"])
