@@ -217,6 +217,14 @@ class LmmEngine:
             lower += [0.0 if i == j else -np.inf for i, j in zip(r, c)]
         self.theta_lower = np.array(lower)
         self.n_theta = len(lower)
+        # for each diagonal element of θ, the positions of the elements below it in its column of Λ
+        self._below_diagonal: dict[int, np.ndarray] = {}
+        start = 0
+        for b in self.blocks:
+            r, c = b.tril()
+            for d in np.flatnonzero(r == c):
+                self._below_diagonal[start + d] = start + np.flatnonzero((c == c[d]) & (r > r[d]))
+            start += b.n_theta
 
     # ----- construction helpers -------------------------------------------
     def with_response(self, y: np.ndarray) -> LmmEngine:
@@ -359,16 +367,21 @@ class LmmEngine:
             return self.deviance(t, reml)
 
         best_t, best_f = start, f(start)
-        for method, opts in (("L-BFGS-B", {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000}),
-                             ("Powell", {"xtol": 1e-8, "ftol": 1e-14, "maxiter": 20000}),
-                             ("L-BFGS-B", {"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})):
-            try:
-                res = optimize.minimize(f, best_t, method=method, bounds=bounds, options=opts)
-            except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
-                continue
-            if np.isfinite(res.fun) and res.fun < best_f:
-                best_t, best_f = np.asarray(res.x, dtype=float), float(res.fun)
-        best_t = np.where(self.theta_lower == 0, np.maximum(best_t, 0.0), best_t)
+        for _ in range(4):
+            for method, opts in (("L-BFGS-B", {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000}),
+                                 ("Powell", {"xtol": 1e-8, "ftol": 1e-14, "maxiter": 20000}),
+                                 ("L-BFGS-B", {"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})):
+                try:
+                    res = optimize.minimize(f, best_t, method=method, bounds=bounds, options=opts)
+                except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
+                    continue
+                if np.isfinite(res.fun) and res.fun < best_f:
+                    best_t, best_f = np.asarray(res.x, dtype=float), float(res.fun)
+            best_t = np.where(self.theta_lower == 0, np.maximum(best_t, 0.0), best_t)
+            escape = self._off_the_boundary(best_t, f)
+            if escape is None:
+                break
+            best_t, best_f = escape, f(escape)
         return best_t
 
     def quick_optimize(self, reml: bool, start: np.ndarray) -> np.ndarray:
@@ -409,22 +422,36 @@ class LmmEngine:
     def _off_the_boundary(self, theta: np.ndarray, f) -> np.ndarray | None:
         """A better point just off the boundary, when a diagonal element of θ sits at zero.
 
-        The deviance depends on such an element through its square, so zero is
-        always a stationary point and a gradient-based search can stop there
-        even when a positive value is better; probing a few positive values
-        finds out.
+        A search can stop at such a point for two reasons. When the element is
+        the only one in its column of Λ, the deviance depends on it through its
+        square, so zero is a stationary point even when a positive value is
+        better. When the column has elements below the diagonal, their signs can
+        be wrong: with the diagonal at zero, changing the sign of the whole
+        column leaves ΛΛᵀ (and the deviance) as it is, but the better direction
+        may lie on the other side. Probing a few positive values of the
+        element, with the column's other elements as they are and with their
+        signs changed, finds out.
         """
         f0 = f(theta)
         for i in np.flatnonzero((self.theta_lower == 0) & (theta < 1e-6)):
-            for step in (1e-3, 1e-2, 0.1, 0.5, 1.0):
-                probe = theta.copy()
-                probe[i] = step
-                if f(probe) < f0 - 1e-10:
-                    return probe
+            below = self._below_diagonal[i]
+            for sign in (1.0, -1.0) if below.size else (1.0,):
+                for step in (1e-3, 1e-2, 0.1, 0.5, 1.0):
+                    probe = theta.copy()
+                    probe[below] *= sign
+                    probe[i] = step
+                    if f(probe) < f0 - 1e-10:
+                        return probe
         return None
 
     def is_optimum(self, theta: np.ndarray, reml: bool, step: float = 1e-4, tol: float = 1e-6) -> bool:
-        """True when no small feasible step in any θ (or pair of θ) lowers the deviance by more than ``tol``."""
+        """True when no small step in any θ (or pair of θ) lowers the deviance by more than ``tol``.
+
+        Steps may take a diagonal element below zero: the deviance there equals
+        the deviance at a feasible θ (the same Λ with that column's signs
+        changed), so a boundary point that a sign change would improve is not
+        called an optimum.
+        """
         theta = np.asarray(theta, dtype=float)
         f0 = self.deviance(theta, reml)
         if not np.isfinite(f0):
@@ -441,8 +468,6 @@ class LmmEngine:
         scale = np.maximum(np.abs(theta), 0.1)
         for d in directions:
             probe = theta + step * d * scale
-            if np.any(probe[self.theta_lower == 0] < 0):
-                continue
             if self.deviance(probe, reml) < f0 - tol:
                 return False
         return True

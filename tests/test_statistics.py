@@ -497,3 +497,20 @@ def test_a_factor_called_all_is_not_taken_for_the_whole_sample(sleep):
         formulas[name] = [fitting._vc_formula(spec, part) for part in spec.vc]
     assert formulas["all"] == formulas["rater"]
     assert all(f.startswith("0 + C(") for f in formulas["all"])
+
+
+def test_searches_leave_a_boundary_point_whose_column_has_the_wrong_sign(sleep):
+    """At θ = (0, -0.25, 0) the intercept SD is zero and the covariance element has the wrong sign:
+    no feasible small step helps (a positive intercept SD with that element gives a negative
+    covariance), yet the same covariance matrix with the column's sign changed is on a downhill
+    path to the optimum, 22.9 lower in deviance. Each search leaves the point, and the optimality
+    check does not accept it."""
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    engine = m._engine
+    trap = np.array([0.0, -0.25019352, 0.0])
+    assert engine.deviance(trap, True) - engine.deviance(m.theta, True) > 20
+    assert not engine.is_optimum(trap, True)
+    assert engine.is_optimum(m.theta, True)
+    for start in (trap, np.array([0.2, -0.3, 0.0])):
+        np.testing.assert_allclose(engine.optimize(True, start), m.theta, rtol=1e-5)
+        np.testing.assert_allclose(engine.quick_optimize(True, start), m.theta, rtol=2e-4)
