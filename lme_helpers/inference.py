@@ -435,7 +435,8 @@ def _sv_from_theta(engine, theta: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _theta_from_sv(engine, sv: np.ndarray) -> np.ndarray | None:
-    """(θ, σ) from SDs, correlations and σ; None when the correlations are not a valid matrix."""
+    """θ (relative Cholesky factors) from SDs, correlations and σ (the last entry of ``sv``); None when σ ≤ 0
+    or the correlations are not a valid correlation matrix."""
     sigma = sv[-1]
     if sigma <= 0:
         return None
