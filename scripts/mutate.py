@@ -54,6 +54,30 @@ TARGETS = ROOT / "bench" / "mutation-targets.json"
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
+def changed_lines(diff: str) -> str:
+    """The lines a mutant adds (its diff's '+' lines, stripped), one per line."""
+    return "\n".join(line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
+
+
+def load_equivalent() -> dict[str, dict]:
+    """bench/mutation-equivalent.json's entries: name -> {"change": ..., "reason": ...}."""
+    return json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+
+
+def reason_for(equivalent: dict[str, dict], name: str, diff: str) -> str | None:
+    """The listed reason why a surviving mutant is equivalent, or None when it is not listed or
+    the mutant of that name no longer makes the listed change (its function was edited, so the
+    numbering moved): a stale reason is reported, not counted."""
+    entry = equivalent.get(name)
+    if entry is None:
+        return None
+    if entry["change"] != changed_lines(diff):
+        print(f"warning: {name} is listed in {EQUIVALENT.name} for the change {entry['change']!r}, but it now "
+              f"makes {changed_lines(diff)!r}; its reason is not counted until the entry is updated.", flush=True)
+        return None
+    return entry["reason"]
+
+
 def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) -> int:
     env = dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -94,7 +118,7 @@ def run_targeted(jobs: int) -> dict:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     generate_mutants()
-    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    equivalent = load_equivalent()
     jobs_list = []
     for target in json.loads(TARGETS.read_text())["targets"]:
         path = Path("lme_helpers") / f"{target['module']}.py"
@@ -113,7 +137,8 @@ def run_targeted(jobs: int) -> dict:
         status = {0: "survived", 1: "killed", 2: "killed", 3: "killed"}.get(proc.returncode, f"error {proc.returncode}")
         diff = get_diff_for_mutant(name, path=path)
         print(f"{status:9s} {name}", flush=True)
-        return {"name": name, "status": status, "reason": equivalent.get(name), "tests": tests, "diff": diff}
+        reason = reason_for(equivalent, name, diff) if status == "survived" else None
+        return {"name": name, "status": status, "reason": reason, "tests": tests, "diff": diff}
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(one, jobs_list))
@@ -196,7 +221,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
     # As mutmut does for a whole run, a killed mutant keeps its result; the others (not yet run, or
     # survivors that a new test may now kill) are run, so an interrupted sample resumes. A survivor
     # listed as equivalent is not run again: no test can kill it.
-    listed = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    listed = load_equivalent()
     before = statuses(modules, chosen)
     pending = [n for n in chosen if before[n] not in KILLED and not (before[n] == "survived" and n in listed)]
     print(f"{len(chosen) - len(pending)} of the {len(chosen)} sampled mutants already killed or explained; "
@@ -258,7 +283,7 @@ def collect(modules: list[str]) -> tuple[dict, list[dict]]:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     from mutmut.stats import status_by_exit_code
 
-    equivalent = json.loads(EQUIVALENT.read_text())["mutants"] if EQUIVALENT.exists() else {}
+    equivalent = load_equivalent()
     per_module: dict[str, Counter] = {}
     survivors = []
     for module in modules:
@@ -271,13 +296,13 @@ def collect(modules: list[str]) -> tuple[dict, list[dict]]:
             counts[status] += 1
             if status in KILLED or status == "not checked":
                 continue
-            reason = equivalent.get(name)
-            if reason:
-                counts["equivalent"] += 1
             try:
                 diff = get_diff_for_mutant(name, path=path)
             except Exception as exc:  # noqa: BLE001 - a diff is a courtesy; the status is what counts
                 diff = f"(no diff: {exc})"
+            reason = reason_for(equivalent, name, diff)
+            if reason:
+                counts["equivalent"] += 1
             survivors.append({"name": name, "module": module, "status": status, "reason": reason, "diff": diff})
         per_module[module] = counts
     return per_module, survivors

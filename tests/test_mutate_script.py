@@ -39,3 +39,21 @@ def test_wilson_interval_brackets_the_proportion():
     assert mutate.wilson(0, 0) == (0.0, 1.0)
     low, high = mutate.wilson(300, 300)
     assert abs(high - 1.0) < 1e-12 and 0.98 < low < 0.99
+
+
+def test_a_reason_counts_only_while_the_mutant_makes_the_listed_change(capsys):
+    mutate = _load()
+    listed = {"m__mutmut_3": {"change": "x = np.asarray(x, dtype=None)", "reason": "float64 already"}}
+    diff = "--- a.py\n+++ a.py\n@@ -1 +1 @@\n-    x = np.asarray(x, dtype=float)\n+    x = np.asarray(x, dtype=None)\n"
+    assert mutate.reason_for(listed, "m__mutmut_3", diff) == "float64 already"
+    assert mutate.reason_for(listed, "m__mutmut_4", diff) is None
+    moved = diff.replace("dtype=None", "dtype=int")  # the function was edited; number 3 is another change
+    assert mutate.reason_for(listed, "m__mutmut_3", moved) is None
+    assert "not counted" in capsys.readouterr().out
+
+
+def test_every_listed_reason_names_its_change():
+    listed = _load().load_equivalent()
+    assert listed
+    for name, entry in listed.items():
+        assert "__mutmut_" in name and entry["change"].strip() and len(entry["reason"]) > 20, name
