@@ -79,14 +79,12 @@ def reason_for(equivalent: dict[str, dict], name: str, diff: str) -> str | None:
 
 
 def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) -> int:
-    env = dict(os.environ, LME_HELPERS_NO_R="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     if names is None:
         names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
     mutmut = Path(sys.executable).parent / "mutmut"
     cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
     print("+", " ".join(cmd), flush=True)
-    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    return subprocess.run(cmd, cwd=ROOT, env=_env()).returncode
 
 
 def _env() -> dict:
