@@ -76,6 +76,8 @@ def shrinkage(result: LMEResult, group: str | None = None) -> pd.DataFrame:
             "shrinkage() needs a model with a single random intercept, such as "
             f"'y ~ x + (1 | g)'; got {result.formula!r}."
         )
+    if group != result.grouping[0]:
+        raise ValueError(f"{group!r} is not the model's grouping factor, which is {result.grouping[0]!r}.")
     tau2 = float(vc.loc[vc.group == group, "variance"].iloc[0])
     beta = result.fe_params
     intercept = float(beta.get("Intercept", 0.0))

@@ -176,6 +176,11 @@ def test_shrinkage_of_a_model_without_fixed_intercept(exam):
     blups = m.blups().set_index("level").estimate
     np.testing.assert_allclose(s.set_index("level").partial_pooling, blups.reindex(s.level), rtol=1e-12)
     assert s.equals(lh.shrinkage(m))
+    assert list(s.columns) == ["level", "n", "no_pooling", "complete_pooling", "partial_pooling", "shrinkage",
+                               "pulled"]
+    assert s.index.equals(pd.RangeIndex(len(s))) and s.n.is_monotonic_increasing
+    with pytest.raises(ValueError, match="'School' is not the model's grouping factor, which is 'school'"):
+        lh.shrinkage(m, group="School")
 
 
 def test_show_writes_every_kind_of_df_column_as_degrees_of_freedom():
