@@ -519,3 +519,26 @@ def test_searches_leave_a_boundary_point_whose_column_has_the_wrong_sign(sleep):
     for start in (trap, np.array([0.2, -0.3, 0.0])):
         np.testing.assert_allclose(engine.optimize(True, start), m.theta, rtol=1e-5)
         np.testing.assert_allclose(engine.quick_optimize(True, start), m.theta, rtol=2e-4)
+
+
+def test_engine_alone_from_lme4_start_finds_the_optimum(sleep):
+    """From lme4's start (identity factors: SDs 1, correlations 0), the lme4-formulation search
+    finds the same θ as the fit, which also uses statsmodels' answer as a start."""
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    np.testing.assert_array_equal(m._engine.default_start(), [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(m._engine.optimize(True), m.theta, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("random", "expected"), [
+    # a second intercept on the outer factor is statsmodels' "1"; an intercept on a factor nested
+    # in it is one variance component per level; a slope likewise ("0 + x" or per level)
+    ("(0 + Days + x | Subject) + (1 | Subject)", ["1"]),
+    ("(1 | Subject) + (1 | Subject:rater)", ["0 + C(__group1)"]),
+    ("(Days || Subject)", ["0 + Days"]),
+    ("(1 | Subject) + (0 + Days | Subject:rater)", ["0 + C(__group1):Days"]),
+    ("(1 | Subject) + (0 + Days | rater)", ["0 + C(__group0)", "0 + C(__group1):Days"]),
+])
+def test_statsmodels_start_model_puts_each_variance_component_on_its_factor(sleep, random, expected):
+    data = sleep.assign(rater=(sleep.Days % 3).astype(str), x=np.arange(len(sleep)) % 5)
+    spec = fitting._prepare(lh.parse_formula(f"Reaction ~ Days + {random}"), data)
+    assert [fitting._vc_formula(spec, part) for part in spec.vc] == expected
