@@ -235,7 +235,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
     equivalent = sum(bool(s["reason"]) for s in sampled_survivors)
     low, high = wilson(killed, checked)
     low_ne, high_ne = wilson(killed, checked - equivalent)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = _commit()
     out = {"written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit, "population": len(population),
            "sample": len(chosen), "seed": seed, "checked": checked, "statuses": dict(tally), "killed": killed,
            "equivalent": equivalent, "score": round(killed / checked, 4) if checked else None,
@@ -324,6 +324,14 @@ def score(counts: Counter) -> dict:
     }
 
 
+def _commit() -> str:
+    """The checked-out commit (short hash), with "+changes" when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", "lme_helpers", "tests") else "")
+
+
 def write_report(modules: list[str]) -> dict:
     per_module, survivors = collect(modules)
     total: Counter = Counter()
@@ -334,6 +342,8 @@ def write_report(modules: list[str]) -> dict:
     result = {
         "tool": f"mutmut {getattr(mutmut, '__version__', '')}".strip(),
         "written": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": _commit(),
+        "modules_run": modules,
         "tests": "the fast tests: unit, property, parity (stored R references), data, inference, charts' values, "
                  "doctests of the mutated modules",
         "overall": score(total),
@@ -343,10 +353,13 @@ def write_report(modules: list[str]) -> dict:
     bench = ROOT / "bench"
     (bench / "mutation.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     lines = ["# Surviving mutants", "",
-             f"Written by `make mutate` ({result['tool']}, {result['written']}).", "",
+             f"Written by `make mutate` ({result['tool']}, {result['written']}, commit {result['commit']}). "
+             f"Modules: {', '.join(modules)}"
+             + ("." if set(modules) == set(MODULES) else f" ({len(modules)} of the {len(MODULES)} statistics modules)."),
+             "",
              "| module | mutants | checked | killed | survived | no tests | equivalent | score | score without equivalent |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for m, s in {**result["modules"], "all": result["overall"]}.items():
+    for m, s in {**result["modules"], "all" if set(modules) == set(MODULES) else "these modules": result["overall"]}.items():
         lines.append(f"| {m} | {s['mutants']} | {s['checked']} | {s['killed']} | {s['survived']} | {s['no_tests']} | "
                      f"{s['equivalent']} | {s['score']} | {s['score_without_equivalent']} |")
     lines.append("")
