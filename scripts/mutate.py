@@ -254,7 +254,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
              f"({out['score_without_equivalent_95ci'][0]}–{out['score_without_equivalent_95ci'][1]}).", ""]
     for s in sampled_survivors:
         lines += [f"## {s['name']} ({s['status']})", "",
-                  f"Equivalent: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
+                  f"Explained: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
                   "```diff", s["diff"], "```", ""]
     (ROOT / "bench" / "mutation-sample.md").write_text("\n".join(lines))
     return out
@@ -365,7 +365,7 @@ def write_report(modules: list[str]) -> dict:
     lines.append("")
     for s in survivors:
         lines += [f"## {s['name']} ({s['status']})", "",
-                  f"Equivalent: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
+                  f"Explained: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
                   "```diff", s["diff"], "```", ""]
     (bench / "mutation-survivors.md").write_text("\n".join(lines))
     return result
