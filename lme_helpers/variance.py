@@ -123,6 +123,12 @@ def design_effect(icc: float, mean_cluster_size: float) -> float:
     mean_cluster_size : float
         Average number of observations per group, m ≥ 1.
 
+    Returns
+    -------
+    float
+        The design effect, rounded to 10 decimals (so that 1 + 2 × 0.1 is 1.2,
+        not 1.2000000000000002).
+
     Examples
     --------
     >>> design_effect(0.17, 62.4)

@@ -15,6 +15,7 @@ import lme_helpers as lh
 from lme_helpers import fitting
 from lme_helpers.inference import format_p
 from lme_helpers.tables import _format_df, show
+from lme_helpers.variance import variance_partition
 
 # ----- boundary-corrected p-values and compare ------------------------------------------
 
@@ -135,6 +136,11 @@ def test_show_formats_each_kind_of_column():
     assert "< 0.001" in html or "&lt; 0.001" in html
     assert show(table.estimate).data.columns.tolist() == ["estimate"]
     assert 'id="T_lme' in html and html == show(table, digits=2).to_html()  # a stable id
+    other = show(table.assign(estimate=[1.5, -0.5]), digits=2).to_html()
+    ids = [re.search(r'id="(T_lme\w+)"', h).group(1) for h in (html, other)]
+    assert ids[0] != ids[1]  # and another for another table (a page shows several)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", show(pd.DataFrame({"estimate": [1.5, np.nan]})).to_html())
+    assert cells == ["1.500", ""]  # a missing value is a blank cell
 
 
 # ----- formulas ------------------------------------------------------------------------
@@ -448,11 +454,60 @@ def test_progress_in_a_notebook_updates_one_display(monkeypatch):
     assert [re.sub(r"\(\d+ s\)", "(t)", s) for s in shown] == ["replicates: 0 of 2 (t)", "replicates: 2 of 2 (t)"]
 
 
-def test_simulation_counts_default_to_the_documented_1000():
+def test_simulation_counts_default_to_the_documented_1000(sleep, monkeypatch):
+    """Each bootstrap runs 1000 simulations unless told otherwise (the simulations themselves are
+    replaced by a recorder here; the bootstrap's refits by their start)."""
     import inspect
+
+    from lme_helpers import comparison, inference
+    from lme_helpers.lmm import LmmEngine
 
     for func in (lh.compare, lh.bootstrap, lh.confint, lh.icc):
         assert inspect.signature(func).parameters["nsim"].default == 1000, func.__name__
+    m = lh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+    small = lh.fit("Reaction ~ 1 + (1 | Subject)", sleep, reml=False)
+    asked = []
+
+    def fake_bootstrap(result, stat, nsim, seed=None, progress=None):
+        asked.append(nsim)
+        value = stat(result)  # nine copies of the statistic of the fit itself
+        return pd.DataFrame([value] * 9) if isinstance(value, pd.Series) else pd.DataFrame({"value": [value] * 9})
+
+    monkeypatch.setattr(inference, "bootstrap", fake_bootstrap)
+    monkeypatch.setattr(comparison, "bootstrap_lrt", lambda *a, nsim, **k: asked.append(nsim) or {"p_value": 0.5})
+    assert lh.icc(m, ci=0.95).attrs["nsim"] == 1000
+    assert lh.compare(small, m.refit(reml=False), method="bootstrap").attrs["nsim"] == 1000
+    assert lh.confint(m, method="bootstrap").shape == (4, 3)
+    assert asked == [1000, 1000, 1000]
+    monkeypatch.undo()
+    monkeypatch.setattr(LmmEngine, "quick_optimize", lambda self, reml, start: np.asarray(start, dtype=float))
+    assert len(lh.bootstrap(m, lambda r: r.sigma2, progress=False)) == 1000
+
+
+def test_icc_interval_passes_its_options_to_the_bootstrap(sleep, capsys):
+    """slopes, nsim, seed and progress reach the bootstrap: the replicates are those of a bootstrap
+    of the same ICC with the same seed, and progress is shown when asked for."""
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    out = lh.icc(m, "zero", ci=0.9, nsim=12, seed=5, progress=True)
+    assert capsys.readouterr().err + capsys.readouterr().out != ""
+    boot = lh.bootstrap(m, lambda r: lh.icc(r, "zero"), nsim=12, seed=5, progress=False)
+    np.testing.assert_array_equal(out.attrs["replicates"], boot["value"].to_numpy())
+    assert lh.icc(m, "zero") != lh.icc(m)  # so the slopes option is seen
+    assert capsys.readouterr().out == ""
+
+
+def test_variance_partition_leaves_out_slope_variances(sleep):
+    m = lh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+    vp = variance_partition(m)
+    vc = m.variance_components()
+    assert vp.level.tolist() == ["Subject", "Residual"]
+    assert vp.variance.tolist() == [vc.variance[0], vc.variance.iloc[-1]]
+    np.testing.assert_allclose(vp.share.sum(), 1.0)
+
+
+def test_design_effect_is_rounded_to_ten_decimals():
+    assert lh.design_effect(1 / 3, 2) == 1.3333333333
+    assert lh.design_effect(0.1, 3) == 1.2  # 1 + 2 × 0.1 is 1.2000000000000002 in floating point
 
 
 @pytest.mark.parametrize("before", ["np.log(Days + 1)", "I(Days * 1e3)"])  # a function call, a number like 1e3
