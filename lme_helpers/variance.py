@@ -20,7 +20,7 @@ def _block_design(result: LMEResult, terms: tuple[str, ...]) -> np.ndarray:
     return cache[terms]
 
 
-def _random_variance(result: LMEResult, slopes: str = "average") -> float:
+def _random_variance(result: LMEResult, slopes: str) -> float:
     """Variance of the random part: Σ τ²₀ at zero, or averaged over the data (Johnson 2014)."""
     if slopes not in ("average", "zero"):
         raise ValueError(f"`slopes` must be 'average' or 'zero', not {slopes!r}.")
