@@ -37,6 +37,7 @@ R is not needed and the live-R tests are skipped.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -78,13 +79,37 @@ def reason_for(equivalent: dict[str, dict], name: str, diff: str) -> str | None:
     return entry["reason"]
 
 
+def _tests_digest() -> str:
+    files = sorted((ROOT / "tests").rglob("*.py")) + [ROOT / "pyproject.toml"]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+
+
+STATS, STATS_STAMP = ROOT / "mutants" / "mutmut-stats.json", ROOT / "mutants" / ".tests-sha256"
+
+
+def _forget_stale_stats() -> None:
+    """Make mutmut record again which tests call which function when any test has changed.
+
+    mutmut records that once and afterwards only for tests with new names, so a test that keeps
+    its name but now calls another function would never be run against that function's mutants.
+    """
+    if STATS.exists() and (not STATS_STAMP.exists() or STATS_STAMP.read_text() != _tests_digest()):
+        print("The tests changed since mutmut recorded which tests call which function: recording again.",
+              flush=True)
+        STATS.unlink()
+
+
 def run_mutmut(modules: list[str], jobs: int, names: list[str] | None = None) -> int:
     if names is None:
         names = [] if set(modules) == set(MODULES) else [f"lme_helpers.{m}.*" for m in modules]
+    _forget_stale_stats()
     mutmut = Path(sys.executable).parent / "mutmut"
     cmd = [str(mutmut), "run", "--max-children", str(jobs), *names]
     print("+", " ".join(cmd), flush=True)
-    return subprocess.run(cmd, cwd=ROOT, env=_env()).returncode
+    code = subprocess.run(cmd, cwd=ROOT, env=_env()).returncode
+    if STATS.exists():
+        STATS_STAMP.write_text(_tests_digest())
+    return code
 
 
 def _env() -> dict:
@@ -202,7 +227,6 @@ def sample_mutants(population: list[str], size: int, seed: int) -> list[str]:
     >>> set(picked) - set(sample_mutants(names[:50], 10, seed=1)) <= set(names[50:])
     True
     """
-    import hashlib
 
     def key(name: str) -> str:
         return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
