@@ -13,7 +13,7 @@ from scipy import stats
 
 import lme_helpers as lh
 from lme_helpers import fitting
-from lme_helpers.inference import format_p
+from lme_helpers.inference import format_p, percentile_interval
 from lme_helpers.tables import _format_df, show
 from lme_helpers.variance import variance_partition
 
@@ -494,6 +494,22 @@ def test_icc_interval_passes_its_options_to_the_bootstrap(sleep, capsys):
     np.testing.assert_array_equal(out.attrs["replicates"], boot["value"].to_numpy())
     assert lh.icc(m, "zero") != lh.icc(m)  # so the slopes option is seen
     assert capsys.readouterr().out == ""
+    assert out.name == "ICC" and out.estimate == lh.icc(m, "zero")
+    assert [out.conf_low, out.conf_high] == list(percentile_interval(boot["value"].to_numpy(), 0.9))
+    assert {k: out.attrs[k] for k in ("level", "nsim", "seed", "method")} == {
+        "level": 0.9, "nsim": 12, "seed": 5, "method": "parametric bootstrap, percentile"}
+
+
+def test_icc_adds_an_averaged_slope_variance_to_the_other_factors(sleep):
+    """With slopes averaged over the data, a random slope adds mean(x²) τ²₁ to the intercept
+    variances of every factor, whichever order the terms come in."""
+    data = sleep.assign(half=(sleep.Days // 5).astype(str))  # each subject's first and second five days
+    m = lh.fit("Reaction ~ Days + (1 | Subject:half) + (Days || Subject)", data)
+    assert m._engine.blocks[-1].terms == ("Days",)  # the slope's term comes last
+    vc = m.variance_components().set_index(["group", "term"]).variance
+    tau = (vc[("Subject:half", "(Intercept)")] + vc[("Subject", "(Intercept)")]
+           + np.mean(data.Days.to_numpy(float) ** 2) * vc[("Subject", "Days")])
+    assert lh.icc(m) == pytest.approx(tau / (tau + m.sigma2), rel=1e-12)
 
 
 def test_variance_partition_leaves_out_slope_variances(sleep):
