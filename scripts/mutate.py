@@ -273,8 +273,8 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
              f"commit {commit}, {len(chosen)} of {len(population)} mutants"
              + (f", {tally['not checked']} of them not checked (the run was stopped)" if tally["not checked"] else "")
              + f"; {killed} of {checked} checked killed, score {out['score']} (95% interval "
-             f"{out['score_95ci'][0]}–{out['score_95ci'][1]}); {equivalent} survivors explained as equivalent, "
-             f"so {killed} of {checked - equivalent} killable ones killed: {out['score_without_equivalent']} "
+             f"{out['score_95ci'][0]}–{out['score_95ci'][1]}); {equivalent} survivors explained in bench/mutation-equivalent.json, "
+             f"so {killed} of {checked - equivalent} the others killed: {out['score_without_equivalent']} "
              f"({out['score_without_equivalent_95ci'][0]}–{out['score_without_equivalent_95ci'][1]}).", ""]
     for s in sampled_survivors:
         lines += [f"## {s['name']} ({s['status']})", "",
@@ -416,14 +416,14 @@ def main() -> int:
     if args.targeted:
         out = run_targeted(jobs)
         print(f"Targeted mutants: {out['killed']} of {out['mutants']} killed ({out['score']}); "
-              f"{len(out['survivors'])} survived ({out['equivalent']} listed as equivalent). "
+              f"{len(out['survivors'])} survived ({out['equivalent']} explained). "
               "See bench/mutation-targeted.json.")
         return 0
     if args.sample:
         out = run_sample(modules, args.sample, args.seed, jobs, run=not args.report_only)
         print(f"Sampled mutants: {out['killed']} of {out['checked']} checked killed (score {out['score']}, "
               f"95% interval {out['score_95ci'][0]}-{out['score_95ci'][1]}); {len(out['survivors'])} survived "
-              f"({out['equivalent']} listed as equivalent). See bench/mutation-sample.md.")
+              f"({out['equivalent']} explained). See bench/mutation-sample.md.")
         return 0
     if args.survivors:
         names = last_survivors(modules)
@@ -438,7 +438,7 @@ def main() -> int:
     result = write_report(modules)
     o = result["overall"]
     print(f"Mutation score: {o['killed']} of {o['checked']} checked mutants killed ({o['score']}); "
-          f"{o['survived']} survived ({o['equivalent']} listed as equivalent), {o['not_checked']} not checked. "
+          f"{o['survived']} survived ({o['equivalent']} explained), {o['not_checked']} not checked. "
           "See bench/mutation-survivors.md.")
     return code
 
