@@ -274,7 +274,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
              + (f", {tally['not checked']} of them not checked (the run was stopped)" if tally["not checked"] else "")
              + f"; {killed} of {checked} checked killed, score {out['score']} (95% interval "
              f"{out['score_95ci'][0]}–{out['score_95ci'][1]}); {equivalent} survivors explained in bench/mutation-equivalent.json, "
-             f"so {killed} of {checked - equivalent} the others killed: {out['score_without_equivalent']} "
+             f"so {killed} of the other {checked - equivalent} killed: {out['score_without_equivalent']} "
              f"({out['score_without_equivalent_95ci'][0]}–{out['score_without_equivalent_95ci'][1]}).", ""]
     for s in sampled_survivors:
         lines += [f"## {s['name']} ({s['status']})", "",
