@@ -72,11 +72,20 @@ def reason_for(equivalent: dict[str, dict], name: str, diff: str) -> str | None:
     entry = equivalent.get(name)
     if entry is None:
         return None
-    if entry["change"] != changed_lines(diff):
+    change = changed_lines(diff)
+    if entry["change"] != change:
         print(f"warning: {name} is listed in {EQUIVALENT.name} for the change {entry['change']!r}, but it now "
-              f"makes {changed_lines(diff)!r}; its reason is not counted until the entry is updated.", flush=True)
+              f"makes {change!r}; its reason is not counted until the entry is updated.", flush=True)
         return None
     return entry["reason"]
+
+
+def survivor_section(survivor: dict) -> list[str]:
+    """A survivor's lines in a Markdown report: its name and status, the reason or that it needs one, its diff."""
+    reason = survivor["reason"]
+    return [f"## {survivor['name']} ({survivor['status']})", "",
+            f"Explained: {reason}" if reason else "Not yet explained: needs a test or a reason.", "",
+            "```diff", survivor["diff"], "```", ""]
 
 
 def _tests_digest() -> str:
@@ -189,16 +198,17 @@ def all_mutants(modules: list[str]) -> list[str]:
     return sorted(names)
 
 
-def statuses(modules: list[str], names: list[str]) -> dict[str, str]:
-    """mutmut's status of each named mutant from its last run ("not checked" if it has none)."""
+def statuses(modules: list[str], names: list[str] | None = None) -> dict[str, str]:
+    """mutmut's status of each named mutant (every mutant of the modules by default) from its last
+    run ("not checked" if it has none)."""
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.stats import status_by_exit_code
 
-    wanted, out = set(names), {}
+    wanted, out = None if names is None else set(names), {}
     for module in modules:
         data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
         data.load()
-        out.update({n: status_by_exit_code[c] for n, c in data.exit_code_by_key.items() if n in wanted})
+        out.update({n: status_by_exit_code[c] for n, c in data.exit_code_by_key.items() if wanted is None or n in wanted})
     return out
 
 
@@ -277,9 +287,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
              f"so {killed} of the other {checked - equivalent} killed: {out['score_without_equivalent']} "
              f"({out['score_without_equivalent_95ci'][0]}–{out['score_without_equivalent_95ci'][1]}).", ""]
     for s in sampled_survivors:
-        lines += [f"## {s['name']} ({s['status']})", "",
-                  f"Explained: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
-                  "```diff", s["diff"], "```", ""]
+        lines += survivor_section(s)
     (ROOT / "bench" / "mutation-sample.md").write_text("\n".join(lines))
     return out
 
@@ -287,16 +295,7 @@ def run_sample(modules: list[str], size: int, seed: int, jobs: int, run: bool = 
 def last_survivors(modules: list[str]) -> list[str]:
     """Names of the mutants that survived the last run (mutmut reruns a mutant only when named)."""
     os.chdir(ROOT)
-    from mutmut.mutation.data import SourceFileMutationData
-    from mutmut.stats import status_by_exit_code
-
-    names = []
-    for module in modules:
-        data = SourceFileMutationData(path=Path("lme_helpers") / f"{module}.py")
-        data.load()
-        names += [n for n, code in data.exit_code_by_key.items()
-                  if status_by_exit_code[code] in ("survived", "no tests", "suspicious")]
-    return sorted(names)
+    return sorted(n for n, status in statuses(modules).items() if status in ("survived", "no tests", "suspicious"))
 
 
 def collect(modules: list[str]) -> tuple[dict, list[dict]]:
@@ -388,9 +387,7 @@ def write_report(modules: list[str]) -> dict:
                      f"{s['equivalent']} | {s['score']} | {s['score_without_equivalent']} |")
     lines.append("")
     for s in survivors:
-        lines += [f"## {s['name']} ({s['status']})", "",
-                  f"Explained: {s['reason']}" if s["reason"] else "Not yet explained: needs a test or a reason.", "",
-                  "```diff", s["diff"], "```", ""]
+        lines += survivor_section(s)
     (bench / "mutation-survivors.md").write_text("\n".join(lines))
     return result
 
